@@ -1,0 +1,59 @@
+"""The record on the events topic: an accepted event as ingest wrote it.
+
+The value is JSON: `{"recorded_at": ..., "source": ..., "event": {...}}`,
+where `event` is the validated v1 event in canonical form (12-digit codes,
+UTC timestamps) and, for person events, `event.person.id` is the keyed hash
+(HMAC-SHA256, hex) of the sender's identifier, never the identifier itself.
+The key is the event's county (`schemas.codes.partition_key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from schemas.events import AnyEvent, Event
+
+
+class EventRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    recorded_at: AwareDatetime
+    #: identity of the credential that posted the event (set by ingest)
+    source: str
+    event: Event
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> EventRecord:
+        return cls.model_validate_json(raw)
+
+    def content_hash(self) -> str:
+        """Hash of the event's content (not of when or by whom it was recorded):
+        two versions of one event_id conflict when their hashes differ."""
+        return content_hash(self.event)
+
+
+def canonical_event(event: AnyEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json", exclude_none=True)
+
+
+def content_hash(event: AnyEvent) -> str:
+    blob = orjson.dumps(canonical_event(event), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(blob).hexdigest()
+
+
+def to_micros(ts: datetime) -> int:
+    """Microseconds since the Unix epoch (the store keeps times as Int64 µs)."""
+    delta = ts.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(us: int) -> datetime:
+    return datetime.fromtimestamp(us // 1_000_000, UTC).replace(microsecond=us % 1_000_000)

@@ -1,0 +1,1 @@
+"""The three services (ingest, aggregator, api), what they share, and the `ribao` CLI."""

@@ -1,0 +1,145 @@
+"""The fold: from one archived event to the rows it adds to the store.
+
+Pure and deterministic: the same record at the same topic position always
+yields the same rows, so a redelivered record (at-least-once) rewrites
+identical rows, which the ReplacingMergeTree tables collapse. Per-subject
+state (a person's earliest registration, latest isolation event ...) is not
+kept in the worker: the figure queries derive it from the fact rows, as of any
+`recorded_at`, which keeps every figure a function of the set of events alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from schemas.events import AnyEvent, EventRetracted, ScreeningRegistered
+from schemas.records import EventRecord, to_micros
+
+
+@dataclass(frozen=True)
+class TopicPosition:
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ArchiveRow:
+    event_id: str
+    recorded_us: int
+    content_hash: str
+    type: str
+    jurisdiction: str
+    occurred_us: int
+    subject: str
+    source: str
+    record: str
+    kafka_partition: int
+    kafka_offset: int
+
+
+@dataclass(frozen=True)
+class FactRow:
+    kind: str
+    jurisdiction: str
+    subject: str
+    occurred_us: int
+    recorded_us: int
+    event_id: str
+    attr: str
+    origin: str
+    value: int
+
+
+@dataclass(frozen=True)
+class RetractionRow:
+    target_event_id: str
+    recorded_us: int
+    event_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    event_id: str
+    recorded_us: int
+    content_hash: str
+    first_recorded_us: int
+    first_content_hash: str
+    conflict: int
+
+
+@dataclass(frozen=True)
+class Effects:
+    archive: ArchiveRow
+    facts: tuple[FactRow, ...]
+    retractions: tuple[RetractionRow, ...]
+
+
+def subject_of(event: AnyEvent) -> str:
+    if hasattr(event, "person"):
+        return str(event.person.id)
+    if hasattr(event, "venue"):
+        return str(event.venue.id)
+    data = event.data
+    return str(getattr(data, "checkpoint_id", ""))
+
+
+def fold(record: EventRecord, raw: bytes, position: TopicPosition) -> Effects:
+    event = record.event
+    eid = str(event.event_id)
+    recorded = to_micros(record.recorded_at)
+    occurred = to_micros(event.occurred_at)
+    subject = subject_of(event)
+    archive = ArchiveRow(
+        event_id=eid,
+        recorded_us=recorded,
+        content_hash=record.content_hash(),
+        type=event.type,
+        jurisdiction=event.jurisdiction,
+        occurred_us=occurred,
+        subject=subject,
+        source=record.source,
+        record=raw.decode("utf-8"),
+        kafka_partition=position.partition,
+        kafka_offset=position.offset,
+    )
+    facts: list[FactRow] = []
+    retractions: list[RetractionRow] = []
+    if isinstance(event, ScreeningRegistered):
+        facts.append(
+            FactRow(
+                "screened",
+                event.jurisdiction,
+                subject,
+                occurred,
+                recorded,
+                eid,
+                event.data.category.value,
+                event.data.origin or "",
+                1,
+            )
+        )
+    elif isinstance(event, EventRetracted):
+        retractions.append(
+            RetractionRow(str(event.data.target_event_id), recorded, eid, event.data.reason)
+        )
+    return Effects(archive, tuple(facts), tuple(retractions))
+
+
+def superseded(versions: Iterable[tuple[str, int, str]]) -> list[DuplicateRow]:
+    """Given every stored version (event_id, recorded_us, content_hash) of some
+    events, the versions that are not the first: the first is the earliest
+    recorded (ties: the smaller hash); the others never count in a figure."""
+    by_id: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    for event_id, recorded_us, chash in versions:
+        by_id[event_id].add((recorded_us, chash))
+    out = []
+    for event_id, found in sorted(by_id.items()):
+        first, *later = sorted(found)
+        out.extend(
+            DuplicateRow(event_id, rec, chash, first[0], first[1], int(chash != first[1]))
+            for rec, chash in later
+        )
+    return out

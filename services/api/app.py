@@ -1,0 +1,39 @@
+"""The API: 日报告 and 零报告 figures for HQ, jurisdictions, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+
+from services.api.config import ApiSettings
+from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
+from services.api.routes import health, jurisdictions, reports
+from services.api.state import ApiState
+from services.api.store import ReadStore
+from services.common.http import error_response, install_error_handlers
+
+
+async def _api_error(_: Request, exc: Exception) -> ORJSONResponse:
+    if isinstance(exc, BadParameter):
+        return error_response(
+            400, "bad_parameter", str(exc), [{"parameter": exc.parameter, "message": exc.message}]
+        )
+    if isinstance(exc, UnknownJurisdiction):
+        return error_response(
+            404, "unknown_jurisdiction", str(exc), [{"parameter": "jurisdiction", "code": exc.code}]
+        )
+    if isinstance(exc, StoreUnavailable):
+        return error_response(503, "store_unavailable", str(exc), headers={"Retry-After": "5"})
+    return error_response(500, "api_error", str(exc))
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+    app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse)
+    app.state.api = ApiState(settings, ReadStore(settings))
+    install_error_handlers(app)
+    app.add_exception_handler(ApiError, _api_error)
+    app.include_router(reports.router)
+    app.include_router(jurisdictions.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,32 @@
+"""GET /v1/jurisdictions/{code}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from services.api import params, queries
+from services.api.state import ApiState
+
+router = APIRouter()
+
+
+def describe(state: ApiState, raw: str) -> dict[str, Any]:
+    code = params.jurisdiction(raw)
+    division = queries.division(state.store, code)
+    kids = queries.children(state.store, code)
+    return {
+        "code": division.code,
+        "name": division.name,
+        "level": division.level,
+        "parent": division.parent or None,
+        "children": [{"code": k.code, "name": k.name, "level": k.level} for k in kids],
+    }
+
+
+@router.get("/v1/jurisdictions/{code}")
+async def get_jurisdiction(request: Request, code: str) -> dict[str, Any]:
+    state: ApiState = request.app.state.api
+    return await run_in_threadpool(describe, state, code)

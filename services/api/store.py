@@ -1,0 +1,33 @@
+"""The API's read access to ClickHouse: one client per worker thread."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from clickhouse_driver import Client
+from clickhouse_driver.errors import Error as ClickHouseError
+
+from services.api.errors import StoreUnavailable
+from services.common.clickhouse import client
+from services.common.config import CommonSettings
+
+
+class ReadStore:
+    def __init__(self, settings: CommonSettings) -> None:
+        self._settings = settings
+        self._local = threading.local()
+
+    def _client(self) -> Client:
+        ch = getattr(self._local, "client", None)
+        if ch is None:
+            ch = client(self._settings)
+            self._local.client = ch
+        return ch
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return list(self._client().execute(sql, params or {}))
+        except (ClickHouseError, OSError, EOFError) as exc:
+            self._local.client = None
+            raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None

@@ -1,0 +1,157 @@
+"""`ribao`: run each service, bring the local stack up and down, admin tasks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Epidemic-control daily reporting backend (日报告 / 零报告).")
+stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka, ClickHouse, services.")
+app.add_typer(stack_app, name="stack")
+
+
+def _say(msg: str) -> None:
+    typer.echo(msg)
+
+
+@app.command()
+def ingest() -> None:
+    """Run the ingest service (POST /v1/events) in the foreground."""
+    import uvicorn
+
+    from services.ingest.app import create_app
+    from services.ingest.config import IngestSettings
+
+    settings = IngestSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def api() -> None:
+    """Run the API (reports, jurisdictions) in the foreground."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.api.config import ApiSettings
+
+    settings = ApiSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def aggregator() -> None:
+    """Run the aggregator (Faust worker) in the foreground."""
+    from services.aggregator.app import run_worker
+
+    sys.argv = sys.argv[:1]  # Faust's worker reads argv; it gets none of ours
+    run_worker()
+
+
+@app.command()
+def setup() -> None:
+    """Apply ClickHouse migrations, create the events topic, load the registry."""
+    from services.common.config import CommonSettings
+    from services.common.setup import setup as do_setup
+
+    do_setup(CommonSettings(), _say)
+
+
+@app.command()
+def jsonschema(
+    out: Path = typer.Option(Path("schemas/events.v1.schema.json"), help="where to write it"),
+    check: bool = typer.Option(False, help="fail if the file differs instead of writing it"),
+) -> None:
+    """Write the JSON Schema of the v1 events for upstream integrators."""
+    from schemas.jsonschema import render
+
+    text = render()
+    if check:
+        if not out.exists() or out.read_text("utf-8") != text:
+            typer.echo(f"{out} is out of date: run `ribao jsonschema`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{out} is up to date")
+        return
+    out.write_text(text, "utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RIBAO_DEV_MODE", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@stack_app.command("up")
+def stack_up(
+    infra_only: bool = typer.Option(False, "--infra", help="only Kafka and ClickHouse, set up"),
+) -> None:
+    """Start Kafka and ClickHouse, set them up, start the three services."""
+    from services.api.config import ApiSettings
+    from services.common.config import CommonSettings
+    from services.common.setup import setup as do_setup
+    from services.ingest.config import DEV_HMAC_KEY, IngestSettings
+    from services.stack import StackError, infra, services, start_service
+
+    started = time.monotonic()
+    env = _child_env()
+    try:
+        infra("start", "kafka")
+        infra("start", "clickhouse")
+        do_setup(CommonSettings(), _say)
+        if infra_only:
+            typer.echo(f"infrastructure up in {time.monotonic() - started:.0f}s")
+            return
+        os.environ.update({k: v for k, v in env.items() if k == "RIBAO_DEV_MODE"})
+        ingest_settings, api_settings = IngestSettings(), ApiSettings()
+        for svc in services(ingest_settings.port, api_settings.port):
+            start_service(svc, env, _say)
+    except StackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if ingest_settings.hmac_key is None:
+        typer.echo(f"dev mode: person ids are hashed with the built-in key {DEV_HMAC_KEY!r}")
+    typer.echo(f"""
+stack up in {time.monotonic() - started:.0f}s
+  ingest  http://{ingest_settings.host}:{ingest_settings.port}/v1/events
+  api     http://{api_settings.host}:{api_settings.port}/v1/reports/daily?jurisdiction=340826103
+  kafka   {ingest_settings.kafka_bootstrap} (topic {ingest_settings.events_topic})
+  clickhouse {api_settings.clickhouse_host}:{api_settings.clickhouse_port} (database {api_settings.clickhouse_database})
+stop with: ribao stack down""")
+
+
+@stack_app.command("down")
+def stack_down(
+    keep_infra: bool = typer.Option(False, "--keep-infra", help="leave Kafka and ClickHouse running"),
+) -> None:
+    """Stop the services, then Kafka and ClickHouse (their data folders stay)."""
+    from services.stack import infra, stop_service
+
+    for name in ("api", "aggregator", "ingest"):
+        stop_service(name, _say)
+    if not keep_infra:
+        infra("stop", "clickhouse")
+        infra("stop", "kafka")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Say what is running."""
+    from services.stack import infra, running_pid
+
+    for name in ("ingest", "aggregator", "api"):
+        pid = running_pid(name)
+        typer.echo(f"{name}: running (pid {pid})" if pid else f"{name}: stopped")
+    infra("status", "kafka")
+    infra("status", "clickhouse")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,95 @@
+"""ClickHouse access shared by the services: clients and schema migrations.
+
+Every statement must run on the old server these machines install (18.16) and
+on a current ClickHouse (checked with chdb in tests/integration/test_chdb_compat.py).
+Values always travel as clickhouse-driver parameters, never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+
+from clickhouse_driver import Client
+
+from services.common.config import CommonSettings
+
+MIGRATIONS_PACKAGE = "services.common.migrations"
+
+
+def client(settings: CommonSettings, database: str | None = None) -> Client:
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password,
+        database=database if database is not None else settings.clickhouse_database,
+        connect_timeout=5,
+        send_receive_timeout=60,
+        settings={"max_execution_time": 60},
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def split_statements(sql: str) -> tuple[str, ...]:
+    """Splits a migration file on `;` at line ends, dropping `--` comment lines."""
+    lines = [ln for ln in sql.splitlines() if not ln.lstrip().startswith("--")]
+    parts = re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE)
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def migrations() -> list[Migration]:
+    """The migrations shipped with the package, in version order."""
+    out = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        match = re.fullmatch(r"(\d{3})_([a-z0-9_]+)\.sql", entry.name)
+        if match:
+            out.append(
+                Migration(int(match[1]), match[2], split_statements(entry.read_text("utf-8")))
+            )
+    return sorted(out, key=lambda m: m.version)
+
+
+def iter_pending(applied: set[int]) -> Iterator[Migration]:
+    return (m for m in migrations() if m.version not in applied)
+
+
+def migrate(settings: CommonSettings) -> list[Migration]:
+    """Creates the database and applies every migration not yet applied.
+
+    Idempotent: each statement is itself idempotent (IF NOT EXISTS), and the
+    versions applied are recorded in `schema_migrations`.
+    """
+    db = settings.clickhouse_database
+    client(settings, database="default").execute(f"CREATE DATABASE IF NOT EXISTS {db}")
+    ch = client(settings)
+    ch.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version UInt32, name String, applied_us Int64) "
+        "ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    applied = {row[0] for row in ch.execute("SELECT version FROM schema_migrations")}
+    done = []
+    for migration in iter_pending(applied):
+        for statement in migration.statements:
+            ch.execute(statement)
+        ch.execute(
+            "INSERT INTO schema_migrations (version, name, applied_us) VALUES",
+            [(migration.version, migration.name, int(time.time() * 1_000_000))],
+        )
+        done.append(migration)
+    return done
+
+
+def ping(settings: CommonSettings) -> None:
+    """Raises when the server does not answer a trivial query."""
+    client(settings, database="default").execute("SELECT 1")

@@ -1,0 +1,47 @@
+"""Settings every service shares: where Kafka, ClickHouse and the registry are.
+
+Each service's own settings object extends `CommonSettings`; every field is
+read from the environment as `RIBAO_<FIELD>` and has a default for local runs.
+A bad value stops the service at start-up with pydantic's error naming it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RIBAO_", extra="ignore", frozen=True)
+
+    #: dev mode allows built-in secrets; never in production
+    dev_mode: bool = False
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    events_topic: str = Field("ribao.events.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    clickhouse_host: str = "127.0.0.1"
+    clickhouse_port: int = Field(9000, ge=1, le=65535)
+    clickhouse_database: str = Field("ribao", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    clickhouse_user: str = "default"
+    clickhouse_password: str = ""
+    #: reporting timezone (contract section 2)
+    timezone: str = "Asia/Shanghai"
+    #: folder of the registry CSVs (provinces/cities/areas/streets/villages .csv.xz)
+    registry_dir: Path = REPO_DIR / "data" / "divisions"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

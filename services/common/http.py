@@ -1,0 +1,44 @@
+"""The JSON error shape every service answers with (contract section 6):
+`{"error": {"code": "...", "message": "...", "details": [...]}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ORJSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return ORJSONResponse(body, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Framework errors (unknown path, bad query parameter) in the same JSON shape."""
+
+    async def http_error(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    async def bad_params(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+        details = [
+            {
+                "parameter": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
+                "message": err["msg"],
+            }
+            for err in exc.errors()
+        ]
+        names = ", ".join(d["parameter"] for d in details)
+        return error_response(400, "bad_request", f"invalid parameter: {names}", details)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, bad_params)  # type: ignore[arg-type]

@@ -1,0 +1,66 @@
+"""The events topic: created once, at least 6 partitions, kept forever."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from services.common.config import CommonSettings
+
+MIN_PARTITIONS = 6
+TOPIC_CONFIG = {
+    "retention.ms": "-1",
+    "retention.bytes": "-1",
+    "cleanup.policy": "delete",
+    "min.insync.replicas": "1",
+}
+
+
+class TopicError(Exception):
+    pass
+
+
+def ensure_events_topic(settings: CommonSettings, partitions: int = MIN_PARTITIONS,
+                        replication: int = 1) -> str:
+    """Creates the events topic if missing; checks an existing one. Returns what it did."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup",
+                             request_timeout_ms=30_000)
+    try:
+        try:
+            admin.create_topics([NewTopic(settings.events_topic, partitions, replication,
+                                          topic_configs=TOPIC_CONFIG)])
+            return f"created topic {settings.events_topic} ({partitions} partitions)"
+        except TopicAlreadyExistsError:
+            pass
+        found = admin.describe_topics([settings.events_topic])[0]
+        count = len(found["partitions"])
+        if count < MIN_PARTITIONS:
+            raise TopicError(f"topic {settings.events_topic} has {count} partitions; "
+                             f"at least {MIN_PARTITIONS} are needed")
+        resource = ConfigResource(ConfigResourceType.TOPIC, settings.events_topic)
+        configs = admin.describe_configs([resource])
+        retention = _config_value(configs, "retention.ms")
+        if retention is not None and retention != "-1":
+            raise TopicError(f"topic {settings.events_topic} has retention.ms={retention}; "
+                             "the event log must be kept forever (-1)")
+        return f"topic {settings.events_topic} exists ({count} partitions)"
+    finally:
+        admin.close()
+
+
+def _config_value(responses: object, name: str) -> str | None:
+    for response in responses if isinstance(responses, list) else [responses]:
+        for resource in getattr(response, "resources", []):
+            for entry in resource[4]:
+                if entry[0] == name:
+                    return str(entry[1])
+    return None
+
+
+def delete_topic(settings: CommonSettings, topic: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup")
+    try:
+        admin.delete_topics([topic])
+    finally:
+        admin.close()

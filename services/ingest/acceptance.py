@@ -1,0 +1,102 @@
+"""Turning a decoded request into records ready for Kafka, or refusing it whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from schemas import codes
+from schemas.events import AnyEvent, ScreeningRegistered, ValidationContext
+from schemas.records import EventRecord
+from schemas.validation import Issue, validate_event
+from services.common.clock import RecordClock
+from services.ingest.config import IngestSettings
+from services.ingest.errors import InvalidEvents
+from services.ingest.pseudonym import pseudonymise
+
+Status = Literal["accepted", "duplicate"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    index: int
+    event_id: str
+    #: `duplicate` when the same event_id came earlier in this request
+    status: Status
+    key: bytes
+    value: bytes
+
+
+class Acceptor:
+    def __init__(
+        self, settings: IngestSettings, known_codes: frozenset[str], clock: RecordClock
+    ) -> None:
+        self._settings = settings
+        self._codes = known_codes
+        self._clock = clock
+        self._key = settings.hmac_key_bytes()
+
+    def _registry_issues(self, event: AnyEvent, index: int) -> list[Issue]:
+        eid = str(event.event_id)
+        out = []
+        if event.jurisdiction not in self._codes:
+            out.append(
+                Issue(index, eid, "jurisdiction", f"{event.jurisdiction} is not in the registry")
+            )
+        if isinstance(event, ScreeningRegistered):
+            origin = event.data.origin
+            if (
+                origin is not None
+                and not origin.startswith("overseas:")
+                and origin not in self._codes
+            ):
+                out.append(Issue(index, eid, "data.origin", f"{origin} is not in the registry"))
+        return out
+
+    def prepare(self, values: list[Any], decode_issues: list[Issue], source: str) -> list[Prepared]:
+        """Validates every event; raises InvalidEvents listing every issue when any
+        is invalid. Otherwise returns the records, pseudonymised and stamped."""
+        ctx = ValidationContext(
+            now=self._clock.now(),
+            timezone=self._settings.zone,
+            zero_report_window_days=self._settings.zero_report_window_days,
+        )
+        issues = list(decode_issues)
+        undecodable = {i.index for i in decode_issues}
+        events: list[tuple[int, AnyEvent]] = []
+        for index, raw in enumerate(values):
+            if index in undecodable:
+                continue
+            event, found = validate_event(raw, index, ctx)
+            if event is not None:
+                found = self._registry_issues(event, index)
+                events.append((index, event))
+            issues.extend(found)
+        if issues:
+            raise InvalidEvents(sorted(issues, key=lambda i: i.index))
+
+        prepared = []
+        seen: set[str] = set()
+        for index, event in events:
+            if hasattr(event, "person"):
+                event = event.model_copy(
+                    update={
+                        "person": event.person.model_copy(
+                            update={"id": pseudonymise(self._key, event.person.id)}
+                        )
+                    }
+                )
+            record = EventRecord(recorded_at=self._clock.now(), source=source, event=event)
+            eid = str(event.event_id)
+            status: Status = "duplicate" if eid in seen else "accepted"
+            seen.add(eid)
+            prepared.append(
+                Prepared(
+                    index,
+                    eid,
+                    status,
+                    codes.partition_key(event.jurisdiction).encode(),
+                    record.to_json(),
+                )
+            )
+        return prepared

@@ -1,0 +1,77 @@
+"""The ingest service: upstream systems POST events; each goes onto Kafka."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+
+from services.common.clock import RecordClock
+from services.common.http import error_response, install_error_handlers
+from services.common.registry import read_codes
+from services.ingest.acceptance import Acceptor
+from services.ingest.config import IngestSettings
+from services.ingest.errors import (
+    BadBody,
+    BrokerUnavailable,
+    IngestError,
+    InvalidEvents,
+    TooLarge,
+    UnsupportedMediaType,
+)
+from services.ingest.producer import EventProducer
+from services.ingest.routes import events, health
+from services.ingest.state import IngestState
+
+log = logging.getLogger("ribao.ingest")
+
+
+async def _ingest_error(_: Request, exc: Exception) -> ORJSONResponse:
+    if isinstance(exc, InvalidEvents):
+        return error_response(
+            422,
+            "invalid_events",
+            f"{exc}; nothing was accepted",
+            [i.as_dict() for i in exc.issues],
+        )
+    if isinstance(exc, BrokerUnavailable):
+        return error_response(
+            503,
+            "broker_unavailable",
+            f"{exc}; nothing is acknowledged, retry with the same event ids",
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, TooLarge):
+        return error_response(413, "too_large", str(exc))
+    if isinstance(exc, UnsupportedMediaType):
+        return error_response(415, "unsupported_media_type", str(exc))
+    if isinstance(exc, BadBody):
+        return error_response(400, "bad_body", str(exc))
+    return error_response(500, "ingest_error", str(exc))
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        known = read_codes(settings.registry_dir)
+        log.info("registry: %d codes from %s", len(known), settings.registry_dir)
+        producer = EventProducer(settings)
+        app.state.ingest = IngestState(settings, Acceptor(settings, known, RecordClock()), producer)
+        try:
+            yield
+        finally:
+            producer.close()
+
+    app = FastAPI(
+        title="ribao ingest", version="1", lifespan=lifespan, default_response_class=ORJSONResponse
+    )
+    install_error_handlers(app)
+    app.add_exception_handler(IngestError, _ingest_error)
+    app.include_router(events.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,90 @@
+"""Writing accepted events to Kafka with kafka-python (acks=all, idempotent)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from services.ingest.config import IngestSettings
+from services.ingest.errors import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Position:
+    partition: int
+    offset: int
+
+
+class EventProducer:
+    """One idempotent producer per process, created on first use and again after
+    the broker was unreachable, so that ingest starts (and answers 503) without it."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self._settings = settings
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                try:
+                    self._producer = KafkaProducer(
+                        bootstrap_servers=self._settings.kafka_bootstrap,
+                        client_id="ribao-ingest",
+                        acks="all",
+                        enable_idempotence=True,
+                        linger_ms=2,
+                        batch_size=256 * 1024,
+                        max_block_ms=int(self._settings.produce_timeout_s * 1000),
+                        request_timeout_ms=int(self._settings.produce_timeout_s * 1000),
+                        delivery_timeout_ms=int(self._settings.produce_timeout_s * 1000) + 1000,
+                        allow_auto_create_topics=False,
+                    )
+                except KafkaError as exc:
+                    raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from None
+            return self._producer
+
+    def publish(self, messages: list[tuple[bytes, bytes]]) -> list[Position]:
+        """Sends every (key, value) and waits until the broker acknowledged all of
+        them; raises BrokerUnavailable when any is not acknowledged in time."""
+        producer = self._get()
+        timeout = self._settings.produce_timeout_s + 2
+        try:
+            futures = [
+                producer.send(self._settings.events_topic, key=k, value=v) for k, v in messages
+            ]
+            metas = [f.get(timeout=timeout) for f in futures]
+        except KafkaError as exc:
+            log.warning("publish failed: %s", type(exc).__name__)
+            self._reset()
+            raise BrokerUnavailable(
+                f"Kafka did not acknowledge the events: {type(exc).__name__}"
+            ) from None
+        return [Position(m.partition, m.offset) for m in metas]
+
+    def ready(self) -> bool:
+        """Whether the broker answers and knows the events topic."""
+        try:
+            parts = self._get().partitions_for(self._settings.events_topic)
+        except (KafkaError, BrokerUnavailable):
+            self._reset()
+            return False
+        return bool(parts)
+
+    def _reset(self) -> None:
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=1)
+            except Exception:  # closing a broken producer must not mask the real error
+                log.debug("closing the producer failed", exc_info=True)
+
+    def close(self) -> None:
+        self._reset()
