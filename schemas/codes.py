@@ -25,7 +25,7 @@ DIGITS: dict[Level, int] = {
     "town": 9,
     "village": 12,
 }
-_INPUT = re.compile(r"^(?:\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")
+_INPUT = re.compile(r"[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}")
 
 
 class CodeError(ValueError):
@@ -34,7 +34,7 @@ class CodeError(ValueError):
 
 def normalize(raw: str) -> str:
     """Right-pads a 2/4/6/9/12-digit code to 12 digits (`340826103` -> `340826103000`)."""
-    if not isinstance(raw, str) or not _INPUT.match(raw):
+    if not isinstance(raw, str) or not _INPUT.fullmatch(raw):
         raise CodeError("a division code has 2, 4, 6, 9 or 12 digits")
     code = raw.ljust(12, "0")
     if code != COUNTRY and code[:2] == "00":

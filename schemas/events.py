@@ -120,9 +120,10 @@ def _code(value: str) -> str:
 
 
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
-_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?$")
+_NAIVE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?")
 
 
 def _rfc3339(value: Any) -> Any:
@@ -130,9 +131,9 @@ def _rfc3339(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string with an offset")
-    if _NAIVE.match(value):
+    if _NAIVE.fullmatch(value):
         raise ValueError("timestamp has no offset (naive); add Z or +08:00")
-    if not _RFC3339.match(value):
+    if not _RFC3339.fullmatch(value):
         raise ValueError("must be an RFC 3339 timestamp, e.g. 2020-01-28T09:30:00+08:00")
     return value
 
@@ -146,14 +147,20 @@ def parse_rfc3339(text: str) -> datetime:
 def _iso_date(value: Any) -> Any:
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+def _exact_int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be the integer 1")
     return value
 
 
 def _origin(value: str) -> str:
     if value.startswith("overseas:"):
-        if not re.fullmatch(r"overseas:[A-Z]{2}", value):
+        if not re.fullmatch(r"overseas:[A-Z]{2}", value, flags=re.ASCII):
             raise ValueError('must be a division code or "overseas:XX" (ISO 3166 alpha-2)')
         return value
     return _code(value)
@@ -246,7 +253,7 @@ class _Envelope(_Strict):
     event_id: UUID
     jurisdiction: DivisionCode
     occurred_at: Timestamp
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Annotated[Literal[1], BeforeValidator(_exact_int)] = SCHEMA_VERSION
 
     @field_validator("occurred_at")
     @classmethod
@@ -254,8 +261,7 @@ class _Envelope(_Strict):
         ctx = _context(info)
         if ctx is not None and value > ctx.now + FUTURE_TOLERANCE:
             raise ValueError(
-                "more than 5 minutes after the server's clock "
-                f"({ctx.now.isoformat(timespec='seconds')})"
+                f"more than 5 minutes after the server's clock ({ctx.now.isoformat(timespec='seconds')})"
             )
         return value
 
@@ -335,9 +341,7 @@ class EventRetracted(_Envelope):
     data: RetractionData
 
 
-PersonEvent = (
-    ScreeningRegistered | SymptomReported | IsolationStarted | IsolationEnded | CaseClassified
-)
+PersonEvent = ScreeningRegistered | SymptomReported | IsolationStarted | IsolationEnded | CaseClassified
 VenueEvent = VenueClosed | VenueReopened
 AnyEvent = PersonEvent | VenueEvent | CheckpointTally | ZeroReport | EventRetracted
 Event = Annotated[AnyEvent, Field(discriminator="type")]

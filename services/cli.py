@@ -9,8 +9,11 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Epidemic-control daily reporting backend (日报告 / 零报告).")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Epidemic-control daily reporting backend (日报告 / 零报告).",
+)
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka, ClickHouse, services.")
 app.add_typer(stack_app, name="stack")
 
@@ -28,8 +31,13 @@ def ingest() -> None:
     from services.ingest.config import IngestSettings
 
     settings = IngestSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.ingest_host,
+        port=settings.ingest_port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -41,8 +49,13 @@ def api() -> None:
     from services.api.config import ApiSettings
 
     settings = ApiSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -111,7 +124,7 @@ def stack_up(
             return
         os.environ.update({k: v for k, v in env.items() if k == "RIBAO_DEV_MODE"})
         ingest_settings, api_settings = IngestSettings(), ApiSettings()
-        for svc in services(ingest_settings.port, api_settings.port):
+        for svc in services(ingest_settings.ingest_port, api_settings.api_port):
             start_service(svc, env, _say)
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -120,10 +133,11 @@ def stack_up(
         typer.echo(f"dev mode: person ids are hashed with the built-in key {DEV_HMAC_KEY!r}")
     typer.echo(f"""
 stack up in {time.monotonic() - started:.0f}s
-  ingest  http://{ingest_settings.host}:{ingest_settings.port}/v1/events
-  api     http://{api_settings.host}:{api_settings.port}/v1/reports/daily?jurisdiction=340826103
+  ingest  http://{ingest_settings.ingest_host}:{ingest_settings.ingest_port}/v1/events
+  api     http://{api_settings.api_host}:{api_settings.api_port}/v1/reports/daily?jurisdiction=340826103
   kafka   {ingest_settings.kafka_bootstrap} (topic {ingest_settings.events_topic})
-  clickhouse {api_settings.clickhouse_host}:{api_settings.clickhouse_port} (database {api_settings.clickhouse_database})
+  clickhouse {api_settings.clickhouse_host}:{api_settings.clickhouse_port} \
+(database {api_settings.clickhouse_database})
 stop with: ribao stack down""")
 
 

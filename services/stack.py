@@ -99,8 +99,9 @@ def start_service(svc: Service, env: dict[str, str], report: Report) -> int:
     (home() / "run").mkdir(parents=True, exist_ok=True)
     (home() / "logs").mkdir(parents=True, exist_ok=True)
     log = open(home() / "logs" / f"{svc.name}.log", "ab")  # noqa: SIM115 (handed to the child)
-    proc = subprocess.Popen(svc.command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                            cwd=REPO_DIR, start_new_session=True)
+    proc = subprocess.Popen(
+        svc.command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_DIR, start_new_session=True
+    )
     _pidfile(svc.name).write_text(str(proc.pid))
     if svc.ready_url:
         _wait_ready(svc.ready_url, 120, svc.name, proc.pid)

@@ -64,9 +64,7 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
                 await loop.run_in_executor(None, store.write_all, batch, dead)
                 return
             except Exception as exc:  # any store failure: back off and retry, never ack
-                log.warning(
-                    "store write failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
-                )
+                log.warning("store write failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, settings.retry_max_s)
 
@@ -85,9 +83,7 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
                     record = decode_record(raw)
                     batch.append(fold(record, raw, TopicPosition(msg.partition, msg.offset)))
                 except PoisonRecord as exc:
-                    log.error(
-                        "dead letter at partition %d offset %d: %s", msg.partition, msg.offset, exc
-                    )
+                    log.error("dead letter at partition %d offset %d: %s", msg.partition, msg.offset, exc)
                     dead.append((msg.partition, msg.offset, raw or b"", str(exc)))
             await write(batch, dead)
             for event in events:

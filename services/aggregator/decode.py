@@ -16,6 +16,4 @@ def decode_record(raw: bytes | None) -> EventRecord:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise PoisonRecord(
-            f"{exc.error_count()} error(s), first at {where}: {first['msg']}"
-        ) from None
+        raise PoisonRecord(f"{exc.error_count()} error(s), first at {where}: {first['msg']}") from None

@@ -122,9 +122,7 @@ def fold(record: EventRecord, raw: bytes, position: TopicPosition) -> Effects:
             )
         )
     elif isinstance(event, EventRetracted):
-        retractions.append(
-            RetractionRow(str(event.data.target_event_id), recorded, eid, event.data.reason)
-        )
+        retractions.append(RetractionRow(str(event.data.target_event_id), recorded, eid, event.data.reason))
     return Effects(archive, tuple(facts), tuple(retractions))
 
 
@@ -135,7 +133,7 @@ def superseded(versions: Iterable[tuple[str, int, str]]) -> list[DuplicateRow]:
     by_id: dict[str, set[tuple[int, str]]] = defaultdict(set)
     for event_id, recorded_us, chash in versions:
         by_id[event_id].add((recorded_us, chash))
-    out = []
+    out: list[DuplicateRow] = []
     for event_id, found in sorted(by_id.items()):
         first, *later = sorted(found)
         out.extend(

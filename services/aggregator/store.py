@@ -75,15 +75,12 @@ class Store:
             )
         return WriteStats(len(archive), len(facts), len(retractions), len(dups))
 
-    def write_all(
-        self, batch: list[Effects], dead: list[tuple[int, int, bytes, str]]
-    ) -> WriteStats:
+    def write_all(self, batch: list[Effects], dead: list[tuple[int, int, bytes, str]]) -> WriteStats:
         """Writes a batch's rows and its dead letters."""
         if dead:
             now_us = time.time_ns() // 1000
             self._ch.execute(
-                "INSERT INTO dead_letters "
-                "(kafka_partition, kafka_offset, record, error, detected_us) VALUES",
+                "INSERT INTO dead_letters (kafka_partition, kafka_offset, record, error, detected_us) VALUES",
                 [(p, o, raw.decode("utf-8", "replace"), err, now_us) for p, o, raw, err in dead],
             )
         return self.write(batch)

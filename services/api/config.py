@@ -8,7 +8,7 @@ from services.common.config import CommonSettings
 
 
 class ApiSettings(CommonSettings):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=1, le=65535)
     #: hours after a window's end before a submission is late (contract section 2)
     grace_hours: float = Field(2.0, ge=0, le=24 * 7)

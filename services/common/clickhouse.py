@@ -53,9 +53,7 @@ def migrations() -> list[Migration]:
     for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
         match = re.fullmatch(r"(\d{3})_([a-z0-9_]+)\.sql", entry.name)
         if match:
-            out.append(
-                Migration(int(match[1]), match[2], split_statements(entry.read_text("utf-8")))
-            )
+            out.append(Migration(int(match[1]), match[2], split_statements(entry.read_text("utf-8"))))
     return sorted(out, key=lambda m: m.version)
 
 

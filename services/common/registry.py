@@ -43,7 +43,7 @@ def _open(folder: Path, stem: str) -> io.TextIOBase:
     for name, opener in ((f"{stem}.csv.xz", lzma.open), (f"{stem}.csv", open)):
         path = folder / name
         if path.exists():
-            return opener(path, "rt", encoding="utf-8", newline="")  # type: ignore[no-any-return, operator]
+            return opener(path, "rt", encoding="utf-8", newline="")
     raise RegistryError(f"registry file {stem}.csv(.xz) not found in {folder}")
 
 

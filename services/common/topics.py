@@ -21,29 +21,35 @@ class TopicError(Exception):
     pass
 
 
-def ensure_events_topic(settings: CommonSettings, partitions: int = MIN_PARTITIONS,
-                        replication: int = 1) -> str:
+def ensure_events_topic(
+    settings: CommonSettings, partitions: int = MIN_PARTITIONS, replication: int = 1
+) -> str:
     """Creates the events topic if missing; checks an existing one. Returns what it did."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup",
-                             request_timeout_ms=30_000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
+    )
     try:
         try:
-            admin.create_topics([NewTopic(settings.events_topic, partitions, replication,
-                                          topic_configs=TOPIC_CONFIG)])
+            admin.create_topics(
+                [NewTopic(settings.events_topic, partitions, replication, topic_configs=TOPIC_CONFIG)]
+            )
             return f"created topic {settings.events_topic} ({partitions} partitions)"
         except TopicAlreadyExistsError:
             pass
         found = admin.describe_topics([settings.events_topic])[0]
         count = len(found["partitions"])
         if count < MIN_PARTITIONS:
-            raise TopicError(f"topic {settings.events_topic} has {count} partitions; "
-                             f"at least {MIN_PARTITIONS} are needed")
+            raise TopicError(
+                f"topic {settings.events_topic} has {count} partitions; at least {MIN_PARTITIONS} are needed"
+            )
         resource = ConfigResource(ConfigResourceType.TOPIC, settings.events_topic)
         configs = admin.describe_configs([resource])
         retention = _config_value(configs, "retention.ms")
         if retention is not None and retention != "-1":
-            raise TopicError(f"topic {settings.events_topic} has retention.ms={retention}; "
-                             "the event log must be kept forever (-1)")
+            raise TopicError(
+                f"topic {settings.events_topic} has retention.ms={retention}; "
+                "the event log must be kept forever (-1)"
+            )
         return f"topic {settings.events_topic} exists ({count} partitions)"
     finally:
         admin.close()

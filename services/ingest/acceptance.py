@@ -28,9 +28,7 @@ class Prepared:
 
 
 class Acceptor:
-    def __init__(
-        self, settings: IngestSettings, known_codes: frozenset[str], clock: RecordClock
-    ) -> None:
+    def __init__(self, settings: IngestSettings, known_codes: frozenset[str], clock: RecordClock) -> None:
         self._settings = settings
         self._codes = known_codes
         self._clock = clock
@@ -40,16 +38,10 @@ class Acceptor:
         eid = str(event.event_id)
         out = []
         if event.jurisdiction not in self._codes:
-            out.append(
-                Issue(index, eid, "jurisdiction", f"{event.jurisdiction} is not in the registry")
-            )
+            out.append(Issue(index, eid, "jurisdiction", f"{event.jurisdiction} is not in the registry"))
         if isinstance(event, ScreeningRegistered):
             origin = event.data.origin
-            if (
-                origin is not None
-                and not origin.startswith("overseas:")
-                and origin not in self._codes
-            ):
+            if origin is not None and not origin.startswith("overseas:") and origin not in self._codes:
                 out.append(Issue(index, eid, "data.origin", f"{origin} is not in the registry"))
         return out
 

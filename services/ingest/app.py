@@ -67,9 +67,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         finally:
             producer.close()
 
-    app = FastAPI(
-        title="ribao ingest", version="1", lifespan=lifespan, default_response_class=ORJSONResponse
-    )
+    app = FastAPI(title="ribao ingest", version="1", lifespan=lifespan, default_response_class=ORJSONResponse)
     install_error_handlers(app)
     app.add_exception_handler(IngestError, _ingest_error)
     app.include_router(events.router)

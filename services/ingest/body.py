@@ -33,9 +33,7 @@ def decode(body: bytes, content_type: str, max_events: int) -> tuple[list[Any], 
             try:
                 values.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
-                issues.append(
-                    Issue(len(values), None, "(line)", f"line {lineno} is not valid JSON: {exc}")
-                )
+                issues.append(Issue(len(values), None, "(line)", f"line {lineno} is not valid JSON: {exc}"))
                 values.append(None)
     else:
         raise UnsupportedMediaType(

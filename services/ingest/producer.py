@@ -56,16 +56,12 @@ class EventProducer:
         producer = self._get()
         timeout = self._settings.produce_timeout_s + 2
         try:
-            futures = [
-                producer.send(self._settings.events_topic, key=k, value=v) for k, v in messages
-            ]
+            futures = [producer.send(self._settings.events_topic, key=k, value=v) for k, v in messages]
             metas = [f.get(timeout=timeout) for f in futures]
         except KafkaError as exc:
             log.warning("publish failed: %s", type(exc).__name__)
             self._reset()
-            raise BrokerUnavailable(
-                f"Kafka did not acknowledge the events: {type(exc).__name__}"
-            ) from None
+            raise BrokerUnavailable(f"Kafka did not acknowledge the events: {type(exc).__name__}") from None
         return [Position(m.partition, m.offset) for m in metas]
 
     def ready(self) -> bool:

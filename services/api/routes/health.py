@@ -40,9 +40,7 @@ async def readyz(request: Request) -> ORJSONResponse:
     except StoreUnavailable:
         store = "unreachable"
     broker = (
-        "ok"
-        if await run_in_threadpool(_broker_reachable, state.settings.kafka_bootstrap)
-        else "unreachable"
+        "ok" if await run_in_threadpool(_broker_reachable, state.settings.kafka_bootstrap) else "unreachable"
     )
     if store == "ok" and broker == "ok":
         return ORJSONResponse({"status": "ready", "store": store, "broker": broker})

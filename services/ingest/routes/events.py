@@ -39,9 +39,7 @@ async def post_events(request: Request) -> ORJSONResponse:
         body, request.headers.get("content-type", ""), settings.max_events_per_request
     )
     prepared = state.acceptor.prepare(values, decode_issues, settings.default_source)
-    positions = await run_in_threadpool(
-        state.producer.publish, [(p.key, p.value) for p in prepared]
-    )
+    positions = await run_in_threadpool(state.producer.publish, [(p.key, p.value) for p in prepared])
     events: list[dict[str, Any]] = [
         {
             "index": p.index,

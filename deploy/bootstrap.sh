@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.11 and installs the project (editable, with the
+# dev tools) when missing or when pyproject.toml changed. Installs Java 17 and
+# Maven from Debian when they are missing and we are root.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+VENV="$REPO_DIR/.venv"
+STAMP="$VENV/.installed-pyproject.sha256"
+
+need_apt=()
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+if ((${#need_apt[@]})); then
+  [[ $(id -u) -eq 0 ]] || die "missing ${need_apt[*]}: install them (apt-get install ${need_apt[*]})"
+  log "bootstrap: installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PY="${RIBAO_PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PY=$(command -v "$candidate"); break
+    fi
+  done
+fi
+[[ -n "$PY" ]] || die "Python 3.11 not found (set RIBAO_PYTHON to its path)"
+
+want=$(sha256sum "$REPO_DIR/pyproject.toml" | cut -d' ' -f1)
+if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
+  log "bootstrap: installing the project into $VENV"
+  [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q -e "$REPO_DIR[dev]"
+  echo "$want" > "$STAMP"
+fi

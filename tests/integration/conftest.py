@@ -1,0 +1,33 @@
+"""Fixtures for tests against the real Kafka and ClickHouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from services.common.clickhouse import client
+from services.common.config import CommonSettings
+from services.common.setup import setup
+from services.common.topics import delete_topic
+from tests.integration.harness import Pipeline, new_pipeline, require_services
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """Ingest, aggregator and API running against a fresh database and topic."""
+    require_services(CommonSettings())
+    p = new_pipeline(tmp_path_factory.mktemp("pipeline"))
+    setup(p.settings, report=lambda _msg: None)
+    try:
+        p.start("ingest", f"{p.ingest_url}/readyz")
+        p.start("aggregator")
+        p.start("api", f"{p.api_url}/readyz")
+        yield p
+    finally:
+        for name in list(p.procs):
+            p.stop(name)
+        client(p.settings, database="default").execute(
+            f"DROP DATABASE IF EXISTS {p.settings.clickhouse_database}"
+        )
+        delete_topic(p.settings, p.settings.events_topic)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from schemas.events import ScreeningRegistered
+from schemas.records import EventRecord
+from services.common.clock import RecordClock
+from services.ingest.acceptance import Acceptor
+from services.ingest.body import decode
+from services.ingest.config import IngestSettings
+from services.ingest.errors import BadBody, InvalidEvents, TooLarge, UnsupportedMediaType
+from services.ingest.pseudonym import pseudonymise
+
+CODES = frozenset({"340826103001", "340826103000", "420100000000"})
+
+
+def event(**over: Any) -> dict[str, Any]:
+    base = {
+        "event_id": str(uuid.uuid4()),
+        "type": "screening.registered",
+        "jurisdiction": "340826103001",
+        "occurred_at": "2020-01-28T10:00:00+08:00",
+        "person": {"id": "110101199001011234"},
+        "data": {"category": "returnee", "origin": "4201"},
+    }
+    base.update(over)
+    return base
+
+
+def acceptor() -> Acceptor:
+    return Acceptor(IngestSettings(dev_mode=True), CODES, RecordClock())
+
+
+def test_settings_refuse_to_start_without_a_key_outside_dev_mode() -> None:
+    with pytest.raises(ValidationError, match="RIBAO_HMAC_KEY"):
+        IngestSettings(dev_mode=False)
+    assert IngestSettings(dev_mode=False, hmac_key="k" * 32).hmac_key_bytes() == b"k" * 32
+
+
+def test_pseudonym_is_keyed_and_stable() -> None:
+    assert pseudonymise(b"k1", "x") == pseudonymise(b"k1", "x") != pseudonymise(b"k2", "x")
+    assert len(pseudonymise(b"k1", "x")) == 64
+
+
+def test_decode_json_object_array_and_ndjson() -> None:
+    one = event()
+    assert decode(orjson.dumps(one), "application/json", 10)[0] == [one]
+    assert decode(orjson.dumps([one, one]), "application/json; charset=utf-8", 10)[0] == [one, one]
+    nd = orjson.dumps(one) + b"\n\n" + b"{bad\n" + orjson.dumps(one) + b"\n"
+    values, issues = decode(nd, "application/x-ndjson", 10)
+    assert len(values) == 3 and [(i.index, i.field) for i in issues] == [(1, "(line)")]
+    assert "line 3" in issues[0].message
+
+
+def test_decode_refusals() -> None:
+    with pytest.raises(UnsupportedMediaType):
+        decode(b"{}", "text/plain", 10)
+    with pytest.raises(BadBody):
+        decode(b"{", "application/json", 10)
+    with pytest.raises(BadBody):
+        decode(b"[]", "application/json", 10)
+    with pytest.raises(TooLarge):
+        decode(orjson.dumps([event()] * 3), "application/json", 2)
+
+
+def test_prepare_pseudonymises_stamps_and_keys_by_county() -> None:
+    prepared = acceptor().prepare([event(), event()], [], "src")
+    records = [EventRecord.from_json(p.value) for p in prepared]
+    assert all(p.key == b"340826" for p in prepared)
+    assert records[0].recorded_at < records[1].recorded_at  # strictly increasing
+    assert records[0].source == "src"
+    event0 = records[0].event
+    assert isinstance(event0, ScreeningRegistered)
+    person = event0.person
+    assert person.id == pseudonymise(IngestSettings(dev_mode=True).hmac_key_bytes(), "110101199001011234")
+    assert b"110101199001011234" not in prepared[0].value
+
+
+def test_prepare_marks_repeats_within_a_request() -> None:
+    e = event()
+    assert [p.status for p in acceptor().prepare([e, e, event()], [], "s")] == [
+        "accepted",
+        "duplicate",
+        "accepted",
+    ]
+
+
+def test_prepare_rejects_the_whole_request_listing_every_issue() -> None:
+    bad_code = event(jurisdiction="340826103999")
+    bad_origin = event(data={"category": "returnee", "origin": "4299"})
+    naive = event(occurred_at="2020-01-28T10:00:00")
+    with pytest.raises(InvalidEvents) as exc:
+        acceptor().prepare([event(), bad_code, bad_origin, naive, None], [], "s")
+    found = [(i.index, i.field) for i in exc.value.issues]
+    assert found == [(1, "jurisdiction"), (2, "data.origin"), (3, "occurred_at"), (4, "(event)")]
+    assert exc.value.issues[0].event_id == bad_code["event_id"]
+
+
+def test_undecodable_lines_are_reported_once() -> None:
+    values, issues = decode(b"{x\n" + orjson.dumps(event()), "application/x-ndjson", 10)
+    with pytest.raises(InvalidEvents) as exc:
+        acceptor().prepare(values, issues, "s")
+    assert [(i.index, i.field) for i in exc.value.issues] == [(0, "(line)")]
+
+
+def test_registry_is_read_whole(tmp_path: Path) -> None:
+    from services.common.registry import read_codes
+
+    codes = read_codes(IngestSettings(dev_mode=True).registry_dir)
+    assert len(codes) == 665_272
+    assert {"000000000000", "340826103001", "441900000000"} <= codes

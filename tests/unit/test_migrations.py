@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemas.jsonschema import render
+from services.common.clickhouse import migrations, split_statements
+from services.common.config import REPO_DIR
+
+
+def test_split_statements_drops_comments_and_blank_parts() -> None:
+    sql = "-- a comment; with a semicolon\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n\nSELECT 1;\n"
+    assert split_statements(sql) == ("CREATE TABLE a (x UInt8) ENGINE = Memory", "SELECT 1")
+
+
+def test_migrations_are_numbered_without_gaps_and_idempotent() -> None:
+    found = migrations()
+    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    for m in found:
+        assert m.statements
+        for statement in m.statements:
+            assert "IF NOT EXISTS" in statement, (m.name, statement)
+
+
+def test_generated_json_schema_is_committed() -> None:
+    path: Path = REPO_DIR / "schemas" / "events.v1.schema.json"
+    assert path.read_text("utf-8") == render(), "run `ribao jsonschema`"
