@@ -29,8 +29,11 @@ start() {
   cp "$DEPLOY_DIR/clickhouse/users.xml" "$CH_DIR/conf/users.xml"
   local bin; bin=$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)
   log "clickhouse: starting on $RIBAO_CLICKHOUSE_HOST:$RIBAO_CLICKHOUSE_PORT (data in $CH_DIR)"
-  (cd "$CH_DIR" && nohup "$bin" --config-file="$CH_DIR/conf/config.xml" >"$CH_DIR/log/stdout.log" 2>&1 & echo $! >"$PIDFILE")
-  wait_port "$RIBAO_CLICKHOUSE_HOST" "$RIBAO_CLICKHOUSE_PORT" 60 clickhouse
+  port_free "$RIBAO_CLICKHOUSE_HOST" "$RIBAO_CLICKHOUSE_PORT" clickhouse
+  cd "$CH_DIR"
+  nohup "$bin" --config-file="$CH_DIR/conf/config.xml" >"$CH_DIR/log/stdout.log" 2>&1 &
+  echo $! >"$PIDFILE"
+  wait_port "$RIBAO_CLICKHOUSE_HOST" "$RIBAO_CLICKHOUSE_PORT" 60 clickhouse "$PIDFILE"
   log "clickhouse: up (pid $(cat "$PIDFILE"))"
 }
 

@@ -47,12 +47,14 @@ format() {
 start() {
   if is_running "$PIDFILE"; then log "kafka: already running (pid $(cat "$PIDFILE"))"; return 0; fi
   format
+  port_free "$RIBAO_KAFKA_HOST" "$RIBAO_KAFKA_PORT" kafka
+  port_free "$RIBAO_KAFKA_HOST" "$RIBAO_KAFKA_CONTROLLER_PORT" "kafka controller"
   log "kafka: starting $KAFKA_VERSION on $RIBAO_KAFKA_HOST:$RIBAO_KAFKA_PORT (data in $KAFKA_DIR/data)"
   nohup java -Xmx"$RIBAO_KAFKA_HEAP" -Xms256m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dkafka.logs.dir="$KAFKA_DIR/log" -Dlog4j2.configurationFile="$DEPLOY_DIR/kafka/log4j2.properties" \
     -cp "$LIBS/*" kafka.Kafka "$CONF" >"$KAFKA_DIR/log/stdout.log" 2>&1 &
   echo $! >"$PIDFILE"
-  wait_port "$RIBAO_KAFKA_HOST" "$RIBAO_KAFKA_PORT" 90 kafka
+  wait_port "$RIBAO_KAFKA_HOST" "$RIBAO_KAFKA_PORT" 90 kafka "$PIDFILE"
   log "kafka: up (pid $(cat "$PIDFILE"))"
 }
 

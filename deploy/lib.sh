@@ -13,11 +13,22 @@ die() { log "error: $*"; exit 1; }
 # is_running PIDFILE -> 0 when the pid in the file is alive.
 is_running() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# wait_port HOST PORT SECONDS NAME -> waits until a TCP port accepts connections.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# port_free HOST PORT NAME -> dies when something else already listens there.
+port_free() {
+  if port_open "$1" "$2"; then
+    die "$3: $1:$2 is already in use by another process (stop it, or set another port)"
+  fi
+}
+
+# wait_port HOST PORT SECONDS NAME PIDFILE -> waits until the process in PIDFILE
+# accepts connections on the port; dies if it exits first.
 wait_port() {
-  local host=$1 port=$2 secs=$3 name=$4 i
+  local host=$1 port=$2 secs=$3 name=$4 pidfile=$5 i
   for ((i = 0; i < secs * 5; i++)); do
-    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    is_running "$pidfile" || die "$name exited during start-up; see its log under $RIBAO_HOME"
+    if port_open "$host" "$port"; then return 0; fi
     sleep 0.2
   done
   die "$name did not open $host:$port within ${secs}s"

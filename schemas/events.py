@@ -166,8 +166,19 @@ def _origin(value: str) -> str:
     return _code(value)
 
 
-DivisionCode = Annotated[StrictStr, AfterValidator(_code)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+DivisionCode = Annotated[
+    StrictStr,
+    Field(
+        description="statistical division code of 2, 4, 6, 9 or 12 digits (right-padded to 12)",
+        json_schema_extra={"pattern": "^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"},
+    ),
+    AfterValidator(_code),
+]
+Timestamp = Annotated[
+    AwareDatetime,
+    Field(description="RFC 3339 timestamp with an explicit offset, e.g. 2020-01-28T09:30:00+08:00"),
+    BeforeValidator(_rfc3339),
+]
 NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 Count = Annotated[StrictInt, Field(ge=0, le=10**12)]
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterable
 from typing import Any
 
 import faust
+import mode
 
 from services.aggregator.config import AggregatorSettings
 from services.aggregator.decode import decode_record
@@ -44,6 +45,9 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         topic_disable_leader=True,
         web_enabled=False,
         broker_commit_interval=1.0,
+        # an agent that fails exits the worker (nothing acked, nothing committed)
+        # instead of restarting in place, which can skip offsets (faust #527)
+        agent_supervisor=mode.CrashingSupervisor,
     )
     topic = app.topic(
         settings.events_topic,
@@ -70,7 +74,9 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
 
     @app.agent(topic)
     async def aggregate(stream: AsyncIterable[Any]) -> None:
-        async for events in stream.noack_take(  # type: ignore[attr-defined]
+        # noack() as well as noack_take: otherwise auto-ack comes back when the
+        # generator ends and unprocessed events get acknowledged.
+        async for events in stream.noack().noack_take(  # type: ignore[attr-defined]
             settings.batch_max, within=settings.batch_within_s
         ):
             started = time.perf_counter()

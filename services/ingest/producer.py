@@ -45,6 +45,7 @@ class EventProducer:
                         request_timeout_ms=int(self._settings.produce_timeout_s * 1000),
                         delivery_timeout_ms=int(self._settings.produce_timeout_s * 1000) + 1000,
                         allow_auto_create_topics=False,
+                        bootstrap_timeout_ms=int(self._settings.produce_timeout_s * 1000),
                     )
                 except KafkaError as exc:
                     raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from None

@@ -4,8 +4,10 @@ Faust aggregator, ClickHouse, and read them back as daily figures."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from tests.integration.harness import Pipeline, poll
@@ -152,3 +154,35 @@ def test_bad_report_parameters_name_the_parameter(pipeline: Pipeline) -> None:
         assert resp.status_code == 400, (parameter, resp.text)
         assert resp.json()["error"]["details"][0]["parameter"] == parameter
     assert pipeline.get("/v1/reports/daily", jurisdiction="110199").status_code == 404
+
+
+def test_ingest_answers_503_when_the_broker_is_unreachable(pipeline: Pipeline, tmp_path: Path) -> None:
+    """Nothing acknowledged without the broker: 503 with a JSON error, and not ready."""
+    from tests.integration.harness import free_port
+
+    env = dict(pipeline.env)
+    env.update(
+        {
+            "RIBAO_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+            "RIBAO_PRODUCE_TIMEOUT_S": "2",
+            "RIBAO_INGEST_PORT": str(free_port()),
+        }
+    )
+    lonely = Pipeline(
+        pipeline.settings, env, tmp_path, ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}"
+    )
+    lonely.start("ingest", f"{lonely.ingest_url}/healthz")
+    try:
+        resp = lonely.post(screening("Z-1", V1, "2020-01-28T10:00:00+08:00"))
+        assert resp.status_code == 503, resp.text
+        assert resp.json()["error"]["code"] == "broker_unavailable"
+        assert resp.headers["retry-after"]
+        assert httpx.get(f"{lonely.ingest_url}/readyz", timeout=30).status_code == 503
+    finally:
+        lonely.stop("ingest")
+
+
+def test_services_report_ready(pipeline: Pipeline) -> None:
+    assert httpx.get(f"{pipeline.ingest_url}/readyz", timeout=10).json()["broker"] == "ok"
+    ready = httpx.get(f"{pipeline.api_url}/readyz", timeout=10).json()
+    assert ready == {"status": "ready", "store": "ok", "broker": "ok"}
