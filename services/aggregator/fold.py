@@ -14,8 +14,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from schemas.events import AnyEvent, EventRetracted, ScreeningRegistered
+from schemas.events import (
+    AnyEvent,
+    CaseClassified,
+    CheckpointTally,
+    EventRetracted,
+    IsolationEnded,
+    IsolationStarted,
+    ScreeningRegistered,
+    VenueClosed,
+    VenueReopened,
+    ZeroReport,
+)
 from schemas.records import EventRecord, to_micros
+from services.common.figures import CHECKPOINT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -78,12 +90,39 @@ class Effects:
 
 
 def subject_of(event: AnyEvent) -> str:
+    """Who or what the event is about: the person's pseudonym; a venue as
+    `<jurisdiction>/<venue id>` (a venue is the pair); a checkpoint's id."""
+    if isinstance(event, VenueClosed | VenueReopened):
+        return f"{event.jurisdiction}/{event.venue.id}"
     if hasattr(event, "person"):
         return str(event.person.id)
-    if hasattr(event, "venue"):
-        return str(event.venue.id)
-    data = event.data
-    return str(getattr(data, "checkpoint_id", ""))
+    if isinstance(event, CheckpointTally):
+        return event.data.checkpoint_id
+    return ""
+
+
+def _attributes(event: AnyEvent) -> list[tuple[str, str, int]]:
+    """(attr, origin, value) of each fact row the event yields: one row, four
+    for a checkpoint tally (one per count), none for a retraction."""
+    match event:
+        case ScreeningRegistered():
+            return [(event.data.category.value, event.data.origin or "", 0)]
+        case IsolationStarted():
+            return [(event.data.mode.value, "", event.data.planned_days)]
+        case IsolationEnded():
+            return [(event.data.reason.value, "", 0)]
+        case CaseClassified():
+            return [(event.data.status.value, "", 0)]
+        case VenueClosed() | VenueReopened():
+            return [(event.venue.type.value, "", 0)]
+        case CheckpointTally():
+            return [(name, "", int(getattr(event.data, name))) for name in CHECKPOINT_FIELDS]
+        case ZeroReport():
+            return [(event.data.report_date.isoformat(), "", 0)]
+        case EventRetracted():
+            return []
+        case _:
+            return [("", "", 0)]
 
 
 def fold(record: EventRecord, raw: bytes, position: TopicPosition) -> Effects:
@@ -105,25 +144,14 @@ def fold(record: EventRecord, raw: bytes, position: TopicPosition) -> Effects:
         kafka_partition=position.partition,
         kafka_offset=position.offset,
     )
-    facts: list[FactRow] = []
-    retractions: list[RetractionRow] = []
-    if isinstance(event, ScreeningRegistered):
-        facts.append(
-            FactRow(
-                "screened",
-                event.jurisdiction,
-                subject,
-                occurred,
-                recorded,
-                eid,
-                event.data.category.value,
-                event.data.origin or "",
-                1,
-            )
-        )
-    elif isinstance(event, EventRetracted):
-        retractions.append(RetractionRow(str(event.data.target_event_id), recorded, eid, event.data.reason))
-    return Effects(archive, tuple(facts), tuple(retractions))
+    facts = tuple(
+        FactRow(event.type, event.jurisdiction, subject, occurred, recorded, eid, attr, origin, value)
+        for attr, origin, value in _attributes(event)
+    )
+    retractions: tuple[RetractionRow, ...] = ()
+    if isinstance(event, EventRetracted):
+        retractions = (RetractionRow(str(event.data.target_event_id), recorded, eid, event.data.reason),)
+    return Effects(archive, facts, retractions)
 
 
 def superseded(versions: Iterable[tuple[str, int, str]]) -> list[DuplicateRow]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from schemas import codes
 from services.common.config import CommonSettings
 
 
@@ -12,3 +13,21 @@ class ApiSettings(CommonSettings):
     api_port: int = Field(8080, ge=1, le=65535)
     #: hours after a window's end before a submission is late (contract section 2)
     grace_hours: float = Field(2.0, ge=0, le=24 * 7)
+    #: focus areas of screened.by_origin: comma-separated code prefixes (湖北 42, 武汉 4201)
+    focus_areas: str = "42,4201"
+
+    @field_validator("focus_areas")
+    @classmethod
+    def _prefixes(cls, value: str) -> str:
+        for area in value.split(","):
+            try:
+                code = codes.normalize(area.strip())
+            except codes.CodeError:
+                raise ValueError(f"focus area {area!r} is not a 2/4/6/9/12-digit code") from None
+            if codes.significant(code) != area.strip():
+                raise ValueError(f"focus area {area!r} must be written with its significant digits only")
+        return value
+
+    @property
+    def focus_area_list(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.focus_areas.split(",") if a.strip())

@@ -45,3 +45,15 @@ def as_of(raw: str | None, now: datetime) -> datetime:
         return parse_rfc3339(raw)
     except ValueError as exc:
         raise BadParameter("as_of", str(exc)) from None
+
+
+def grace_hours(raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter("grace_hours", "must be a number of hours") from None
+    if not 0 <= value <= 24 * 7:
+        raise BadParameter("grace_hours", "must be between 0 and 168")
+    return value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
@@ -11,6 +11,10 @@ from clickhouse_driver.errors import Error as ClickHouseError
 from services.api.errors import StoreUnavailable
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
+
+
+class Queryable(Protocol):
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
 
 class ReadStore:
@@ -27,7 +31,7 @@ class ReadStore:
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         try:
-            return list(self._client().execute(sql, params or {}))
+            return list(self._client().execute(sql, params))
         except (ClickHouseError, OSError, EOFError) as exc:
             self._local.client = None
             raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None

@@ -52,7 +52,7 @@ def free_port() -> int:
 @dataclass
 class Pipeline:
     settings: CommonSettings
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
     workdir: Path
     ingest_url: str = ""
     api_url: str = ""
@@ -110,7 +110,7 @@ class Pipeline:
         return httpx.get(f"{self.api_url}{path}", params=params, timeout=60)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return list(client(self.settings).execute(sql, params or {}))
+        return list(client(self.settings).execute(sql, params))
 
 
 def httpx_json(value: Any) -> bytes:
@@ -157,4 +157,64 @@ def new_pipeline(workdir: Path) -> Pipeline:
         workdir,
         ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
         api_url=f"http://127.0.0.1:{env['RIBAO_API_PORT']}",
+    )
+
+
+def produce(
+    settings: CommonSettings, records: list[Any], partitions: list[int] | None = None, batch: int = 0
+) -> None:
+    """Writes EventRecords straight to the topic, as ingest would (county key),
+    or onto the given partitions (to vary partitioning), flushing every
+    `batch` records (0: once at the end)."""
+    from kafka import KafkaProducer
+
+    from schemas import codes
+
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+    try:
+        futures = []
+        for i, rec in enumerate(records):
+            futures.append(
+                producer.send(
+                    settings.events_topic,
+                    key=codes.partition_key(rec.event.jurisdiction).encode(),
+                    value=rec.to_json(),
+                    partition=None if partitions is None else partitions[i],
+                )
+            )
+            if batch and (i + 1) % batch == 0:
+                producer.flush()
+        for f in futures:
+            f.get(timeout=30)
+    finally:
+        producer.close()
+
+
+def aggregator_lag(settings: CommonSettings, group: str) -> int:
+    """Records on the events topic that the aggregator has not committed yet."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        parts = [
+            TopicPartition(settings.events_topic, p)
+            for p in consumer.partitions_for_topic(settings.events_topic) or []
+        ]
+        ends = consumer.end_offsets(parts)
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def wait_caught_up(p: Pipeline, timeout: float = 120) -> None:
+    """Until the aggregator has committed every record on the topic."""
+    group = p.env["RIBAO_AGGREGATOR_ID"]
+    poll(
+        lambda: aggregator_lag(p.settings, group),
+        lambda lag: lag == 0,
+        timeout=timeout,
+        what="aggregator caught up (lag 0)",
     )

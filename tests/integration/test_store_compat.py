@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,12 +15,15 @@ import pytest
 from clickhouse_driver.context import Context
 from clickhouse_driver.util.escape import escape_params
 
-from schemas.events import EventRetracted, ScreeningRegistered
+from schemas import codes
 from schemas.records import EventRecord
-from services.aggregator.fold import Effects, TopicPosition, fold, superseded
+from services.aggregator.fold import TopicPosition, fold, superseded
 from services.api import queries
+from services.api.daily import DailyQuery, Scope
+from services.common import reference
 from services.common.clickhouse import client, migrations
 from services.common.config import CommonSettings
+from services.common.figures import empty_figures
 from services.common.windows import report_window
 from tests.integration.harness import require_services
 
@@ -78,52 +81,165 @@ def server() -> Iterator[Server]:
         )
 
 
-def _screening(
-    person: str, village: str, occurred: str, recorded: datetime, event_id: str | None = None
+def _rec(
+    kind: str, where: str, occurred: str, recorded_hour: int, event_id: str | None = None, **fields: Any
 ) -> EventRecord:
-    event = ScreeningRegistered.model_validate(
-        {
-            "event_id": event_id or str(uuid.uuid4()),
-            "type": "screening.registered",
-            "jurisdiction": village,
-            "occurred_at": occurred,
-            "person": {"id": person},
-            "data": {"category": "returnee"},
-        }
+    event = {
+        "event_id": event_id or str(uuid.uuid4()),
+        "type": kind,
+        "jurisdiction": where,
+        "occurred_at": occurred,
+        **fields,
+    }
+    return EventRecord.model_validate(
+        {"recorded_at": datetime(2020, 1, 28, recorded_hour, tzinfo=UTC), "source": "test", "event": event}
     )
-    return EventRecord(recorded_at=recorded, source="test", event=event)
 
 
-def _effects() -> list[Effects]:
-    rec = [datetime(2020, 1, 28, h, tzinfo=UTC) for h in range(24)]
+V1, V2 = "340826103001", "340826103002"
+
+
+def _records() -> list[EventRecord]:
     dup = str(uuid.uuid4())
-    records = [
-        _screening("p1", "340826103001", "2020-01-28T10:00:00+08:00", rec[3]),
-        _screening("p1", "340826103002", "2020-01-27T10:00:00+08:00", rec[9]),  # late, earlier
-        _screening("p2", "340826103002", "2020-01-28T11:00:00+08:00", rec[4], event_id=dup),
-        _screening("p3", "340826103002", "2020-01-28T11:00:00+08:00", rec[5], event_id=dup),
-        _screening("p4", "340826103001", "2020-01-28T12:00:00+08:00", rec[4]),
-    ]
-    retraction = EventRecord(
-        recorded_at=rec[6],
-        source="test",
-        event=EventRetracted.model_validate(
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "event.retracted",
-                "jurisdiction": "340826103001",
-                "occurred_at": "2020-01-28T14:00:00+08:00",
-                "data": {"target_event_id": str(records[4].event.event_id), "reason": "wrong person"},
-            }
+    retracted = str(uuid.uuid4())
+    out = [
+        _rec(
+            "screening.registered",
+            V1,
+            "2020-01-28T10:00:00+08:00",
+            3,
+            person={"id": "p1"},
+            data={"category": "returnee", "origin": "420100000000"},
         ),
-    )
-    return [fold(r, r.to_json(), TopicPosition(0, i)) for i, r in enumerate([*records, retraction])]
+        _rec(
+            "screening.registered",
+            V2,
+            "2020-01-27T10:00:00+08:00",
+            9,
+            person={"id": "p1"},
+            data={"category": "close_contact"},
+        ),  # late, and earlier
+        _rec(
+            "screening.registered",
+            V2,
+            "2020-01-28T11:00:00+08:00",
+            4,
+            event_id=dup,
+            person={"id": "p2"},
+            data={"category": "overseas", "origin": "overseas:US"},
+        ),
+        _rec(
+            "screening.registered",
+            V2,
+            "2020-01-28T11:00:00+08:00",
+            5,
+            event_id=dup,
+            person={"id": "p3"},
+            data={"category": "overseas"},
+        ),  # conflicting resend
+        _rec(
+            "screening.registered",
+            V1,
+            "2020-01-28T12:00:00+08:00",
+            4,
+            event_id=retracted,
+            person={"id": "p4"},
+            data={"category": "other"},
+        ),
+        _rec(
+            "event.retracted",
+            V1,
+            "2020-01-28T14:00:00+08:00",
+            6,
+            data={"target_event_id": retracted, "reason": "wrong person"},
+        ),
+        _rec(
+            "symptom.reported",
+            V1,
+            "2020-01-28T09:00:00+08:00",
+            2,
+            person={"id": "p1"},
+            data={"symptoms": ["fever", "cough"]},
+        ),
+        _rec(
+            "isolation.started",
+            V1,
+            "2020-01-20T09:00:00+08:00",
+            2,
+            person={"id": "p1"},
+            data={"mode": "home", "planned_days": 7},
+        ),  # overdue by the 28th
+        _rec(
+            "isolation.started",
+            V2,
+            "2020-01-28T09:00:00+08:00",
+            2,
+            person={"id": "p2"},
+            data={"mode": "centralized"},
+        ),
+        _rec(
+            "isolation.ended",
+            V2,
+            "2020-01-28T20:00:00+08:00",
+            7,
+            person={"id": "p2"},
+            data={"reason": "transferred"},
+        ),
+        _rec(
+            "case.classified",
+            V1,
+            "2020-01-28T10:00:00+08:00",
+            3,
+            person={"id": "p1"},
+            data={"status": "suspected"},
+        ),
+        _rec(
+            "case.classified",
+            V2,
+            "2020-01-28T15:00:00+08:00",
+            3,
+            person={"id": "p2"},
+            data={"status": "confirmed"},
+        ),
+        _rec(
+            "venue.closed", V1, "2020-01-28T08:00:00+08:00", 1, venue={"id": "m1", "type": "market"}, data={}
+        ),
+        _rec(
+            "venue.closed", V2, "2020-01-28T08:00:00+08:00", 1, venue={"id": "m1", "type": "school"}, data={}
+        ),
+        _rec(
+            "venue.reopened",
+            V2,
+            "2020-01-28T18:30:00+08:00",
+            1,
+            venue={"id": "m1", "type": "school"},
+            data={},
+        ),
+        _rec(
+            "checkpoint.tally",
+            V1,
+            "2020-01-28T12:00:00+08:00",
+            5,
+            data={
+                "checkpoint_id": "G1",
+                "people_checked": 120,
+                "vehicles_checked": 40,
+                "fevers_found": 2,
+                "turned_back": 3,
+            },
+        ),
+        _rec(
+            "report.zero", "340826103200", "2020-01-28T20:00:00+08:00", 13, data={"report_date": "2020-01-28"}
+        ),
+    ]
+    return out
 
 
-def _load(engine: Chdb | Server, effects: list[Effects]) -> None:
+def _load(engine: Chdb | Server, records: list[EventRecord]) -> None:
     for migration in migrations():
         for statement in migration.statements:
             engine.execute(statement)
+    effects = [fold(r, r.to_json(), TopicPosition(0, i)) for i, r in enumerate(records)]
 
     def cols(row: Any) -> str:
         return ", ".join(vars(row))
@@ -151,42 +267,59 @@ def _load(engine: Chdb | Server, effects: list[Effects]) -> None:
     )
 
 
+class _Runner:
+    """What DailyQuery needs (`query`) over either engine."""
+
+    def __init__(self, engine: Chdb | Server) -> None:
+        self._engine = engine
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> Rows:
+        return self._engine.execute(sql, params)
+
+
 CASES = [
-    # (code, day, as_of hour UTC on 01-28, expected new, cumulative)
-    # p1's late event (occurred 01-27) makes p1 not new; p2 new; p3 superseded; p4 retracted
-    ("340826103", date(2020, 1, 28), 23, 1, 2),
-    ("340826103", date(2020, 1, 28), 5, 3, 3),  # before the late event and the retraction
-    ("340826103", date(2020, 1, 27), 23, 1, 1),
-    ("340826103001", date(2020, 1, 28), 23, 1, 1),
-    ("340826103002", date(2020, 1, 28), 23, 1, 2),
-    ("340826", date(2020, 1, 28), 2, 0, 0),  # nothing recorded yet
+    (code, day, cutoff, hour)
+    for code, digits in (("340826103000", 9), ("340826103000", 12), ("340826000000", 6))
+    for day in (date(2020, 1, 27), date(2020, 1, 28))
+    for cutoff in (24, 18)
+    for hour in (5, 23)
 ]
 
 
-def _figures(engine: Chdb | Server) -> list[tuple[int, int]]:
+def _figures(engine: Chdb | Server) -> list[Any]:
+    query = DailyQuery(_Runner(engine), ("42", "4201"))
     out = []
-    for code, day, hour, _, _ in CASES:
-        params = queries.figure_params(
-            code.ljust(12, "0"),
-            report_window(day, 24, ZONE),
-            int(datetime(2020, 1, 28, hour, 59, tzinfo=UTC).timestamp() * 1_000_000),
-        )
-        new, cumulative = engine.execute(queries.SCREENED, params)[0]
-        out.append((int(new), int(cumulative)))
+    for code, day, cutoff, hour in CASES:
+        window = report_window(day, cutoff, ZONE)
+        as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
+        for digits in (len(code.rstrip("0")) if code != "340826103000" else 9, 12):
+            figures, reporting = query.run(
+                Scope(code, digits), window, as_of, day.isoformat(), window.end + timedelta(hours=2)
+            )
+            out.append((code, day, cutoff, hour, digits, figures, reporting))
     return out
 
 
 def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: Path) -> None:
-    effects = _effects()
+    records = _records()
     current = Chdb(tmp_path / "chdb")
-    _load(current, effects)
-    _load(server, effects)
+    _load(current, records)
+    _load(server, records)
     assert server.execute("SELECT version()")[0][0].startswith("18.")
     assert current.execute("SELECT version()")[0][0] >= "2"
-    # p2's event (first version) stands; p3's conflicting resend never counts; p4 is retracted
-    expected = [(n, c) for *_, n, c in CASES]
-    assert _figures(server) == expected
-    assert _figures(current) == expected
+    old, new = _figures(server), _figures(current)
+    assert old == new
+    # and both are the reference implementation's figures
+    for code, day, cutoff, hour, digits, figures, _reporting in old:
+        if digits != len(codes.significant(code)):
+            continue
+        window = report_window(day, cutoff, ZONE)
+        as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
+        want = reference.daily_figures(records, code, window, as_of)
+        got = figures.get(codes.significant(code), empty_figures())
+        assert got == want, (code, day, cutoff, hour)
+    nonzero = [f for *_, d, figs, _ in old for f in figs.values() if f["checkpoints"]["people_checked"]]
+    assert nonzero, "the cases exercise the figures"
     for engine in (server, current):
         assert engine.execute(queries.DIVISION, {"code": "340826103000"}) == [
             ("340826103000", "许岭镇", "town", "340826000000")

@@ -30,7 +30,7 @@ def test_screening_yields_one_fact_and_its_archive_row() -> None:
     eff = fold(rec, rec.to_json(), TopicPosition(3, 42))
     assert isinstance(rec.event, ScreeningRegistered)
     (fact,) = eff.facts
-    assert fact.kind == "screened" and fact.subject == "p" and fact.attr == "overseas"
+    assert fact.kind == "screening.registered" and fact.subject == "p" and fact.attr == "overseas"
     assert fact.origin == "overseas:US" and fact.recorded_us == to_micros(REC)
     assert fact.occurred_us == to_micros(datetime(2020, 1, 28, 2, tzinfo=UTC))
     assert eff.archive.kafka_partition == 3 and eff.archive.kafka_offset == 42
@@ -104,3 +104,56 @@ def test_superseded_breaks_recorded_ties_by_hash_and_ignores_order() -> None:
     versions = [("e", 10, "b"), ("e", 10, "a")]
     assert superseded(versions) == superseded(list(reversed(versions)))
     assert superseded(versions) == [DuplicateRow("e", 10, "b", 10, "a", 1)]
+
+
+def test_every_type_yields_its_fact_rows() -> None:
+    base = {"jurisdiction": "340826103001", "occurred_at": "2020-01-28T10:00:00+08:00"}
+    cases: list[tuple[dict[str, object], list[tuple[str, str, int]]]] = [
+        ({"type": "symptom.reported", "person": {"id": "p"}, "data": {"symptoms": ["fever"]}}, [("", "", 0)]),
+        (
+            {"type": "isolation.started", "person": {"id": "p"}, "data": {"mode": "home", "planned_days": 7}},
+            [("home", "", 7)],
+        ),
+        (
+            {"type": "isolation.ended", "person": {"id": "p"}, "data": {"reason": "completed"}},
+            [("completed", "", 0)],
+        ),
+        (
+            {"type": "case.classified", "person": {"id": "p"}, "data": {"status": "confirmed"}},
+            [("confirmed", "", 0)],
+        ),
+        ({"type": "venue.closed", "venue": {"id": "m1", "type": "market"}}, [("market", "", 0)]),
+        ({"type": "report.zero", "data": {"report_date": "2020-01-27"}}, [("2020-01-27", "", 0)]),
+        (
+            {
+                "type": "checkpoint.tally",
+                "data": {
+                    "checkpoint_id": "c",
+                    "people_checked": 9,
+                    "vehicles_checked": 8,
+                    "fevers_found": 7,
+                    "turned_back": 6,
+                },
+            },
+            [
+                ("people_checked", "", 9),
+                ("vehicles_checked", "", 8),
+                ("fevers_found", "", 7),
+                ("turned_back", "", 6),
+            ],
+        ),
+    ]
+    for fields, rows in cases:
+        rec = record({"event_id": str(uuid.uuid4()), **base, **fields})
+        eff = fold(rec, rec.to_json(), TopicPosition(0, 0))
+        assert [(f.attr, f.origin, f.value) for f in eff.facts] == rows, fields["type"]
+        assert all(f.kind == fields["type"] for f in eff.facts)
+    venue = record(
+        {
+            "event_id": str(uuid.uuid4()),
+            **base,
+            "type": "venue.reopened",
+            "venue": {"id": "m1", "type": "market"},
+        }
+    )
+    assert fold(venue, venue.to_json(), TopicPosition(0, 0)).facts[0].subject == "340826103001/m1"

@@ -2,64 +2,73 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from schemas.records import to_micros
+from schemas import codes
 from services.api import params, queries
 from services.api.errors import BadParameter
+from services.api.report import DailyRequest, build_daily, to_csv
 from services.api.state import ApiState
+from services.api.text_report import render
 from services.common.clock import RecordClock
-from services.common.windows import format_cutoff, report_window
 
 router = APIRouter()
 _clock = RecordClock()
+FORMATS = ("json", "csv", "text")
 
 
-def _iso(ts: datetime) -> str:
-    return ts.isoformat(timespec="seconds") if ts.microsecond == 0 else ts.isoformat()
-
-
-def daily_report(
+def _request(
     state: ApiState,
     jurisdiction: str,
     date: str | None,
     cutoff: str | None,
     as_of: str | None,
-    fmt: str,
-) -> dict[str, Any]:
-    zone = state.settings.zone
+    grace_hours: str | None,
+    children: bool,
+) -> DailyRequest:
     now = _clock.now()
-    code = params.jurisdiction(jurisdiction)
-    day = params.report_date(date, now.astimezone(zone).date())
-    hour = params.cutoff(cutoff)
-    as_of_ts = params.as_of(as_of, now)
-    if fmt != "json":
-        raise BadParameter("format", "only format=json is served yet")
-    division = queries.division(state.store, code)
-    window = report_window(day, hour, zone)
-    figures = {"screened": queries.screened(state.store, code, window, to_micros(as_of_ts))}
-    return {
-        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
-        "date": day.isoformat(),
-        "cutoff": format_cutoff(hour),
-        "as_of": _iso(as_of_ts.astimezone(zone)),
-        "window": {"start": _iso(window.start), "end": _iso(window.end)},
-        "figures": figures,
-    }
+    zone = state.settings.zone
+    return DailyRequest(
+        code=params.jurisdiction(jurisdiction),
+        day=params.report_date(date, now.astimezone(zone).date()),
+        cutoff_hour=params.cutoff(cutoff),
+        as_of=params.as_of(as_of, now),
+        grace_hours=params.grace_hours(grace_hours, state.settings.grace_hours),
+        children=children,
+    )
 
 
-@router.get("/v1/reports/daily")
+def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for area in areas:
+        try:
+            out[area] = queries.division(state.store, codes.normalize(area)).name
+        except Exception:  # an area missing from a deployment's registry keeps its code
+            out[area] = area
+    return out
+
+
+@router.get("/v1/reports/daily", response_model=None)
 async def get_daily(
     request: Request,
     jurisdiction: str = Query(..., description="division code, 2/4/6/9/12 digits"),
     date: str | None = Query(None, description="report date YYYY-MM-DD (default: today)"),
     cutoff: str | None = Query(None, description="HH:00, 00:00..24:00 (default 24:00)"),
     as_of: str | None = Query(None, description="RFC 3339 timestamp (default: now)"),
-    format: str = Query("json", description="json"),
-) -> dict[str, Any]:
+    grace_hours: str | None = Query(None, description="hours after the window before late (default 2)"),
+    children: bool = Query(False, description="add one row per child jurisdiction"),
+    format: str = Query("json", description="json, csv or text"),
+) -> Response:
     state: ApiState = request.app.state.api
-    return await run_in_threadpool(daily_report, state, jurisdiction, date, cutoff, as_of, format)
+    if format not in FORMATS:
+        raise BadParameter("format", f"must be one of {', '.join(FORMATS)}")
+    req = _request(state, jurisdiction, date, cutoff, as_of, grace_hours, children)
+    report = await run_in_threadpool(build_daily, state, req)
+    if format == "csv":
+        return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
+    if format == "text":
+        names = await run_in_threadpool(_area_names, state, state.settings.focus_area_list)
+        return PlainTextResponse(render(report, names))
+    return ORJSONResponse(report)

@@ -1,7 +1,8 @@
--- Figure facts: what the aggregator's fold derives from each event, one row per
--- figure family the event feeds, ordered so that a jurisdiction and all its
--- descendants are one contiguous key range. Figures are counted from these
--- rows at query time (distinct subjects, as_of by recorded_us).
+-- Figure facts: what the aggregator's fold derives from each event (kind = the
+-- event type; attr = category, mode, reason, status, venue type, checkpoint
+-- count name or report date; value = planned days or a checkpoint count),
+-- ordered so that a jurisdiction and all its descendants are one contiguous
+-- key range. Figures are counted from these rows at query time.
 CREATE TABLE IF NOT EXISTS facts (
     kind String,
     jurisdiction String,
@@ -13,4 +14,4 @@ CREATE TABLE IF NOT EXISTS facts (
     origin String,
     value Int64
 ) ENGINE = ReplacingMergeTree
-ORDER BY (kind, jurisdiction, subject, occurred_us, event_id, recorded_us);
+ORDER BY (kind, jurisdiction, subject, occurred_us, event_id, recorded_us, attr);

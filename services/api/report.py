@@ -1,0 +1,122 @@
+"""Assembling the daily report (contract section 6) from its parts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from schemas import codes
+from services.api import queries
+from services.api.daily import MISSING, DailyQuery, Reporting, Scope
+from services.api.state import ApiState
+from services.common.figures import Figures, flatten
+from services.common.windows import Window, format_cutoff, report_window
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="seconds") if ts.microsecond == 0 else ts.isoformat()
+
+
+@dataclass(frozen=True)
+class DailyRequest:
+    code: str
+    day: date
+    cutoff_hour: int
+    as_of: datetime
+    grace_hours: float
+    children: bool
+
+
+def _reporting(r: Reporting, deadline: datetime, zone: Any) -> dict[str, Any]:
+    return {
+        "status": r.status,
+        "submitted_at": iso(r.submitted_at.astimezone(zone)) if r.submitted_at else None,
+        "deadline": iso(deadline),
+        "zero_report_contradicted": r.zero_report_contradicted,
+    }
+
+
+def build_daily(state: ApiState, req: DailyRequest) -> dict[str, Any]:
+    zone = state.settings.zone
+    division = queries.division(state.store, req.code)
+    window: Window = report_window(req.day, req.cutoff_hour, zone)
+    deadline = window.end + timedelta(hours=req.grace_hours)
+    query = DailyQuery(state.store, state.settings.focus_area_list)
+    day = req.day.isoformat()
+    whole = Scope.whole(req.code)
+    figures, reporting = query.run(whole, window, req.as_of, day, deadline)
+    key = codes.significant(req.code)
+    empty = DailyQuery.empty(state.settings.focus_area_list)
+    body: dict[str, Any] = {
+        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
+        "date": day,
+        "cutoff": format_cutoff(req.cutoff_hour),
+        "as_of": iso(req.as_of.astimezone(zone)),
+        "window": {"start": iso(window.start), "end": iso(window.end)},
+        "figures": figures.get(key, empty),
+        "reporting": _reporting(reporting.get(key, MISSING), deadline, zone),
+    }
+    if req.children:
+        kids = queries.children(state.store, req.code)
+        rows: list[dict[str, Any]] = []
+        if kids:
+            digits = len(codes.significant(kids[0].code))
+            per_child, child_reporting = query.run(Scope(req.code, digits), window, req.as_of, day, deadline)
+            for kid in kids:
+                k = kid.code[:digits]
+                rows.append(
+                    {
+                        "jurisdiction": {"code": kid.code, "name": kid.name, "level": kid.level},
+                        "figures": per_child.get(k, empty),
+                        "reporting": _reporting(child_reporting.get(k, MISSING), deadline, zone),
+                    }
+                )
+        body["children"] = rows
+    return body
+
+
+def _flat(figures: Figures) -> dict[str, int]:
+    return dict(flatten(figures))
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """One row for the jurisdiction, then one per child; a column per figure."""
+    rows = [report, *report.get("children", [])]
+    names = list(_flat(report["figures"]))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "code",
+            "name",
+            "level",
+            "date",
+            "cutoff",
+            "as_of",
+            "reporting.status",
+            "reporting.submitted_at",
+            "reporting.deadline",
+            *names,
+        ]
+    )
+    for row in rows:
+        j, r = row["jurisdiction"], row["reporting"]
+        flat = _flat(row["figures"])
+        writer.writerow(
+            [
+                j["code"],
+                j["name"],
+                j["level"],
+                report["date"],
+                report["cutoff"],
+                report["as_of"],
+                r["status"],
+                r["submitted_at"] or "",
+                r["deadline"],
+                *(flat[n] for n in names),
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,161 @@
+"""Hypothesis strategies for sets of accepted records (what ingest writes to
+the topic) over one town and its villages, with duplicates, conflicting
+resends, late events and retractions (also ones that arrive before their
+target, and retractions of retractions)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from schemas.records import EventRecord
+from services.common.figures import CATEGORIES, MODES, VENUE_TYPES
+
+BASE = datetime(2020, 1, 27, 16, tzinfo=UTC)  # 2020-01-28 00:00 in Asia/Shanghai
+DAYS = ("2020-01-27", "2020-01-28", "2020-01-29")
+PERSONS = tuple(f"p{i}" for i in range(6))
+VENUES = ("v1", "v2", "v3")
+
+
+def _ts(dt: datetime) -> str:
+    return dt.isoformat()
+
+
+@st.composite
+def _event(draw: st.DrawFn, villages: list[str]) -> tuple[dict[str, Any], datetime]:
+    occurred = BASE + timedelta(minutes=30 * draw(st.integers(-60, 100)))
+    recorded = occurred + timedelta(
+        minutes=draw(st.integers(0, 60 * 40)), microseconds=draw(st.integers(0, 999))
+    )
+    where = draw(st.sampled_from(villages))
+    kind = draw(
+        st.sampled_from(
+            [
+                "screening.registered",
+                "screening.registered",
+                "symptom.reported",
+                "isolation.started",
+                "isolation.started",
+                "isolation.ended",
+                "case.classified",
+                "venue.closed",
+                "venue.reopened",
+                "checkpoint.tally",
+                "report.zero",
+            ]
+        )
+    )
+    base: dict[str, Any] = {
+        "event_id": str(uuid.UUID(int=draw(st.integers(0, 2**64)))),
+        "type": kind,
+        "jurisdiction": where,
+        "occurred_at": _ts(occurred),
+    }
+    person = {"id": draw(st.sampled_from(PERSONS))}
+    if kind == "screening.registered":
+        data: dict[str, Any] = {"category": draw(st.sampled_from(CATEGORIES))}
+        origin = draw(st.sampled_from([None, "420100000000", "420500000000", "110000000000", "overseas:US"]))
+        if origin:
+            data["origin"] = origin
+        base |= {"person": person, "data": data}
+    elif kind == "symptom.reported":
+        base |= {"person": person, "data": {"symptoms": ["fever"]}}
+    elif kind == "isolation.started":
+        base |= {
+            "person": person,
+            "data": {"mode": draw(st.sampled_from(MODES)), "planned_days": draw(st.sampled_from([1, 2, 14]))},
+        }
+    elif kind == "isolation.ended":
+        base |= {"person": person, "data": {"reason": "completed"}}
+    elif kind == "case.classified":
+        base |= {
+            "person": person,
+            "data": {
+                "status": draw(
+                    st.sampled_from(["suspected", "confirmed", "excluded", "recovered", "deceased"])
+                )
+            },
+        }
+    elif kind in ("venue.closed", "venue.reopened"):
+        base |= {
+            "venue": {"id": draw(st.sampled_from(VENUES)), "type": draw(st.sampled_from(VENUE_TYPES[:3]))},
+            "data": {},
+        }
+    elif kind == "checkpoint.tally":
+        base |= {
+            "data": {
+                "checkpoint_id": draw(st.sampled_from(["c1", "c2"])),
+                "people_checked": draw(st.integers(0, 50)),
+                "vehicles_checked": draw(st.integers(0, 9)),
+                "fevers_found": draw(st.integers(0, 3)),
+                "turned_back": draw(st.integers(0, 3)),
+            }
+        }
+    else:
+        base |= {"data": {"report_date": draw(st.sampled_from(DAYS))}}
+    return base, recorded
+
+
+@st.composite
+def record_sets(draw: st.DrawFn, villages: list[str]) -> list[EventRecord]:
+    events = draw(st.lists(_event(villages), min_size=1, max_size=40))
+    records = [(e, r) for e, r in events]
+    # resends of the same event_id, later: identical (a retry) or conflicting
+    for _ in range(draw(st.integers(0, 4))):
+        e, r = draw(st.sampled_from(events))
+        again = dict(e)
+        if draw(st.booleans()):
+            again["jurisdiction"] = draw(st.sampled_from(villages))
+        records.append((again, r + timedelta(minutes=draw(st.integers(1, 600)))))
+    # retractions: of known events (maybe recorded before their target), of unknown ids,
+    # and of retractions (void)
+    retractions: list[tuple[dict[str, Any], datetime]] = []
+    for _ in range(draw(st.integers(0, 5))):
+        pool = (
+            [e["event_id"] for e, _ in events] + [e["event_id"] for e, _ in retractions] + [str(uuid.uuid4())]
+        )
+        target = draw(st.sampled_from(pool))
+        when = BASE + timedelta(
+            minutes=30 * draw(st.integers(-30, 120)), microseconds=draw(st.integers(0, 999))
+        )
+        retractions.append(
+            (
+                {
+                    "event_id": str(uuid.UUID(int=draw(st.integers(0, 2**64)))),
+                    "type": "event.retracted",
+                    "jurisdiction": draw(st.sampled_from(villages)),
+                    "occurred_at": _ts(when),
+                    "data": {"target_event_id": target, "reason": "wrong"},
+                },
+                when,
+            )
+        )
+    records += retractions
+    return [EventRecord.model_validate({"recorded_at": r, "source": "gen", "event": e}) for e, r in records]
+
+
+def relabel(
+    records: list[EventRecord], villages_from: list[str], villages_to: list[str]
+) -> list[EventRecord]:
+    """The same records moved to other villages, with other event ids (consistently, so
+    that duplicates and retraction targets still match)."""
+    where = dict(zip(villages_from, villages_to, strict=True))
+    ids: dict[str, str] = {}
+
+    def new_id(old: str) -> str:
+        return ids.setdefault(old, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{villages_to[0]}:{old}")))
+
+    out = []
+    for rec in records:
+        event = rec.event.model_dump(mode="json")
+        event["event_id"] = new_id(event["event_id"])
+        event["jurisdiction"] = where[event["jurisdiction"]]
+        if event["type"] == "event.retracted":
+            event["data"]["target_event_id"] = new_id(event["data"]["target_event_id"])
+        out.append(
+            EventRecord.model_validate({"recorded_at": rec.recorded_at, "source": rec.source, "event": event})
+        )
+    return out
