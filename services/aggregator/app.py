@@ -45,6 +45,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         topic_disable_leader=True,
         web_enabled=False,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         # an agent that fails exits the worker (nothing acked, nothing committed)
         # instead of restarting in place, which can skip offsets (faust #527)
         agent_supervisor=mode.CrashingSupervisor,

@@ -21,4 +21,6 @@ class AggregatorSettings(CommonSettings):
     #: first wait after a failed ClickHouse write; doubles up to the max
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(15.0, gt=0)
+    #: how long the broker waits for a silent worker before moving its partitions
+    session_timeout_s: float = Field(10.0, ge=6, le=300)
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")

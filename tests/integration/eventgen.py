@@ -159,3 +159,85 @@ def relabel(
             EventRecord.model_validate({"recorded_at": rec.recorded_at, "source": rec.source, "event": event})
         )
     return out
+
+
+def bulk_records(seed: int, villages: list[str], n: int) -> list[EventRecord]:
+    """A larger, plain-random set of accepted records (for kill and restart tests):
+    about 2% resends and 1% retractions among n records."""
+    import random
+
+    rng = random.Random(seed)
+    persons = [f"bulk-{seed}-{i}" for i in range(max(10, n // 4))]
+    out: list[EventRecord] = []
+    ids: list[str] = []
+    for _ in range(n):
+        occurred = BASE + timedelta(minutes=rng.randint(-60 * 30, 60 * 50))
+        recorded = occurred + timedelta(
+            seconds=rng.randint(0, 40 * 3600), microseconds=rng.randint(0, 999_999)
+        )
+        eid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        where = rng.choice(villages)
+        roll = rng.random()
+        event: dict[str, Any] = {"event_id": eid, "jurisdiction": where, "occurred_at": _ts(occurred)}
+        person = {"id": rng.choice(persons)}
+        if roll < 0.02 and out:  # a resend: identical, later
+            prior = rng.choice(out)
+            out.append(
+                EventRecord.model_validate(
+                    {
+                        "recorded_at": prior.recorded_at + timedelta(minutes=5),
+                        "source": "bulk",
+                        "event": prior.event.model_dump(mode="json"),
+                    }
+                )
+            )
+            continue
+        if roll < 0.03 and ids:
+            event |= {"type": "event.retracted", "data": {"target_event_id": rng.choice(ids), "reason": "x"}}
+        elif roll < 0.45:
+            event |= {
+                "type": "screening.registered",
+                "person": person,
+                "data": {
+                    "category": rng.choice(CATEGORIES),
+                    "origin": rng.choice(["420100000000", "110000000000", "overseas:JP"]),
+                },
+            }
+        elif roll < 0.6:
+            event |= {
+                "type": "isolation.started",
+                "person": person,
+                "data": {"mode": rng.choice(MODES), "planned_days": rng.choice([1, 14])},
+            }
+        elif roll < 0.7:
+            event |= {"type": "isolation.ended", "person": person, "data": {"reason": "completed"}}
+        elif roll < 0.8:
+            event |= {
+                "type": "case.classified",
+                "person": person,
+                "data": {"status": rng.choice(["suspected", "confirmed", "excluded", "recovered"])},
+            }
+        elif roll < 0.85:
+            event |= {"type": "symptom.reported", "person": person, "data": {"symptoms": ["cough"]}}
+        elif roll < 0.9:
+            event |= {
+                "type": rng.choice(["venue.closed", "venue.reopened"]),
+                "venue": {"id": f"v{rng.randint(0, 30)}", "type": rng.choice(VENUE_TYPES)},
+                "data": {},
+            }
+        elif roll < 0.95:
+            event |= {
+                "type": "checkpoint.tally",
+                "data": {
+                    "checkpoint_id": f"c{rng.randint(0, 5)}",
+                    "people_checked": rng.randint(0, 500),
+                    "vehicles_checked": rng.randint(0, 90),
+                    "fevers_found": rng.randint(0, 3),
+                    "turned_back": rng.randint(0, 9),
+                },
+            }
+        else:
+            event |= {"type": "report.zero", "data": {"report_date": rng.choice(DAYS)}}
+        ids.append(eid)
+        out.append(EventRecord.model_validate({"recorded_at": recorded, "source": "bulk", "event": event}))
+    return out

@@ -58,11 +58,12 @@ class Pipeline:
     api_url: str = ""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, ready: str | None = None, timeout: float = 90) -> None:
+    def start(self, name: str, ready: str | None = None, timeout: float = 90, **env: str) -> None:
+        """Starts a service (`env` overrides settings); waits for `ready` when given."""
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli", name],
-            env=self.env,
+            env=self.env | env,
             cwd=REPO_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,
