@@ -118,3 +118,63 @@ def test_figures_equal_the_reference_whatever_the_order(
     as_ofs = [*picks, picks[0] - timedelta(microseconds=1), datetime(2030, 1, 1, tzinfo=ZONE)]
     assert check(pipeline, records, town_a, va, as_ofs) > 0
     check(pipeline, copy, town_b, vb, as_ofs)
+
+
+def _recent(record: EventRecord, days: int) -> dict[str, Any]:
+    """The event moved `days` later (occurred_at and a zero report's date)."""
+    event = record.event.model_dump(mode="json")
+    event["occurred_at"] = (record.event.occurred_at + timedelta(days=days)).isoformat()
+    if event["type"] == "report.zero":
+        event["data"]["report_date"] = (
+            date.fromisoformat(event["data"]["report_date"]) + timedelta(days=days)
+        ).isoformat()
+    return event
+
+
+def _archived(p: Pipeline, villages: list[str]) -> list[EventRecord]:
+    rows = p.query("SELECT record FROM events WHERE jurisdiction IN %(v)s", {"v": tuple(villages)})
+    return [EventRecord.from_json(r[0].encode()) for r in rows]
+
+
+@settings(
+    max_examples=max(2, EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
+@given(data=st.data())
+def test_posting_in_any_order_and_batching_gives_the_same_figures(
+    pipeline: Pipeline, towns: list[tuple[str, list[str]]], data: st.DataObject
+) -> None:
+    """Through ingest: the same events (with identical resends, no conflicting
+    ones, whose winner depends on arrival) posted in two orders and batchings
+    give the same figures as of now, and the reference's over what was archived."""
+    (town_a, va), (town_b, vb) = towns.pop(), towns.pop()
+    drawn = relabel(data.draw(record_sets(va), label="records"), va, va)
+    firsts: dict[str, EventRecord] = {}
+    for rec in sorted(drawn, key=lambda r: r.recorded_at):
+        firsts.setdefault(str(rec.event.event_id), rec)
+    shift = (datetime.now(ZONE).date() - date(2020, 1, 31)).days  # nothing in the future
+    events_a = [_recent(rec, shift) for rec in firsts.values()]
+    events_a += [dict(e) for e in data.draw(st.lists(st.sampled_from(events_a), max_size=4), label="resends")]
+    events_b = [_recent(r, shift) for r in relabel(list(firsts.values()), va, vb)]
+    ids_b = {str(r.event.event_id) for r in relabel(list(firsts.values()), va, vb)}
+    assert len(ids_b) == len(firsts)
+    for events in (events_a, events_b):
+        order = data.draw(st.permutations(events), label="order")
+        size = data.draw(st.integers(1, 10), label="batch size")
+        for start in range(0, len(order), size):
+            resp = pipeline.post(order[start : start + size])
+            assert resp.status_code == 202, resp.text
+    wait_caught_up(pipeline)
+    now = datetime.now(ZONE) + timedelta(seconds=1)
+    for day_offset in (-4, -3, -2):
+        day = (datetime.now(ZONE).date() + timedelta(days=day_offset)).isoformat()
+        a = daily(pipeline, town_a, day, "24:00", now)
+        b = daily(pipeline, town_b, day, "24:00", now)
+        assert a["figures"] == b["figures"], day
+        assert [c["figures"] for c in a["children"] if c["jurisdiction"]["code"] in va] == [
+            c["figures"] for c in b["children"] if c["jurisdiction"]["code"] in vb
+        ], day
+        window = report_window(date.fromisoformat(day), 24, ZONE)
+        assert a["figures"] == reference.daily_figures(_archived(pipeline, va), town_a, window, now), day
