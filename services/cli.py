@@ -76,6 +76,22 @@ def setup() -> None:
     do_setup(CommonSettings(), _say)
 
 
+@app.command("load-registry")
+def load_registry_cmd(
+    folder: Path | None = typer.Option(None, "--dir", help="registry folder (default RIBAO_REGISTRY_DIR)"),
+) -> None:
+    """(Re)load the jurisdiction registry into ClickHouse, replacing what is there.
+
+    Restart ingest afterwards: it reads the registry's codes at start-up."""
+    from services.common.config import CommonSettings
+    from services.common.setup import load_registry
+
+    settings = CommonSettings()
+    if folder is not None:
+        settings = settings.model_copy(update={"registry_dir": folder})
+    load_registry(settings, _say, force=True)
+
+
 @app.command()
 def jsonschema(
     out: Path = typer.Option(Path("schemas/events.v1.schema.json"), help="where to write it"),

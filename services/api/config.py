@@ -13,6 +13,8 @@ class ApiSettings(CommonSettings):
     api_port: int = Field(8080, ge=1, le=65535)
     #: hours after a window's end before a submission is late (contract section 2)
     grace_hours: float = Field(2.0, ge=0, le=24 * 7)
+    #: the level of the reporting units (contract section 5)
+    reporting_level: str = Field("village", pattern=r"^(province|city|county|town|village)$")
     #: focus areas of screened.by_origin: comma-separated code prefixes (湖北 42, 武汉 4201)
     focus_areas: str = "42,4201"
 

@@ -141,14 +141,44 @@ ACTIVITY_KINDS = (
     "checkpoint.tally",
 )
 
+#: per group: first submission time, whether any submission is not a zero
+#: report, whether any is one (contract section 5)
 REPORTING_SQL = f"""
-SELECT {GROUP}, min(recorded_us), countIf(kind != 'report.zero') > 0, countIf(kind = 'report.zero') > 0
+SELECT {GROUP}, min(recorded_us) AS first_us,
+    countIf(kind != 'report.zero') > 0 AS activity, countIf(kind = 'report.zero') > 0 AS zero_reported
 FROM facts
 WHERE kind IN ('report.zero', {", ".join(_q(k) for k in ACTIVITY_KINDS)})
   AND {SUBTREE}
   AND ((kind = 'report.zero' AND attr = %(day)s) OR (kind != 'report.zero' AND {IN_W}))
   AND {VISIBLE}
 GROUP BY grp"""
+
+#: every unit of a level in the subtree that exists on %(day)s, with its status
+UNITS_SQL = f"""
+SELECT code, name, grp, first_us,
+    multiIf(first_us = 0, 'missing', first_us > %(deadline)s, 'late',
+            activity = 1, 'reported', 'zero_reported') AS status,
+    activity = 1 AND zero_reported = 1 AS contradicted
+FROM (
+    SELECT code, name, substring(code, 1, %(digits)s) AS grp
+    FROM divisions
+    WHERE level = %(level)s AND code >= %(lo)s AND code <= %(hi)s
+      AND valid_from <= toDate(%(day)s) AND valid_to > toDate(%(day)s)
+) AS u
+ANY LEFT JOIN ({REPORTING_SQL}) AS s USING grp"""
+
+ZERO_COUNTS_SQL = f"""
+SELECT count(), countIf(status = 'reported'), countIf(status = 'zero_reported'),
+    countIf(status = 'late'), countIf(status = 'missing'), countIf(contradicted),
+    countIf(status IN %(statuses)s)
+FROM ({UNITS_SQL})"""
+
+ZERO_UNITS_SQL = f"""
+SELECT code, name, status, first_us
+FROM ({UNITS_SQL})
+WHERE status IN %(statuses)s
+ORDER BY code
+LIMIT %(offset)s, %(limit)s"""
 
 
 def area_params(areas: Sequence[str]) -> dict[str, str]:

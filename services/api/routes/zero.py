@@ -1,0 +1,94 @@
+"""GET /v1/reports/zero (零报告)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from services.api import params, queries
+from services.api.report import iso
+from services.api.state import ApiState
+from services.api.zero import STATUSES, zero_report
+from services.common.clock import RecordClock
+from services.common.windows import format_cutoff, report_window
+
+router = APIRouter()
+_clock = RecordClock()
+
+
+def build_zero(state: ApiState, raw: dict[str, str | None]) -> dict[str, Any]:
+    zone = state.settings.zone
+    now = _clock.now()
+    code = params.jurisdiction(raw["jurisdiction"] or "")
+    day = params.report_date(raw["date"], now.astimezone(zone).date())
+    hour = params.cutoff(raw["cutoff"])
+    as_of = params.as_of(raw["as_of"], now)
+    grace = params.grace_hours(raw["grace_hours"], state.settings.grace_hours)
+    level = params.unit_level(raw["unit_level"], state.settings.reporting_level, code)
+    wanted = params.statuses(raw["status"], STATUSES)
+    limit = params.bounded_int(raw["limit"], "limit", 100, 1, 10_000)
+    offset = params.bounded_int(raw["offset"], "offset", 0, 0, 10**9)
+    division = queries.division(state.store, code)
+    window = report_window(day, hour, zone)
+    deadline = window.end + timedelta(hours=grace)
+    summary = zero_report(state.store, code, level, day, window, deadline, as_of, wanted, limit, offset)
+    submitted = summary.counts["reported"] + summary.counts["zero_reported"]
+    expected = summary.expected
+    return {
+        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
+        "date": day.isoformat(),
+        "cutoff": format_cutoff(hour),
+        "as_of": iso(as_of.astimezone(zone)),
+        "window": {"start": iso(window.start), "end": iso(window.end)},
+        "deadline": iso(deadline),
+        "unit_level": level,
+        "expected": expected,
+        "counts": summary.counts,
+        "zero_report_contradicted": summary.zero_report_contradicted,
+        "completeness": (submitted + summary.counts["late"]) / expected if expected else 0.0,
+        "timeliness": submitted / expected if expected else 0.0,
+        "status": list(wanted),
+        "total": summary.total,
+        "limit": limit,
+        "offset": offset,
+        "units": [
+            {
+                "code": u.code,
+                "name": u.name,
+                "status": u.status,
+                "submitted_at": iso(u.submitted_at.astimezone(zone)) if u.submitted_at else None,
+            }
+            for u in summary.units
+        ],
+    }
+
+
+@router.get("/v1/reports/zero")
+async def get_zero(
+    request: Request,
+    jurisdiction: str = Query(..., description="division code, 2/4/6/9/12 digits"),
+    date: str | None = Query(None, description="report date YYYY-MM-DD (default: today)"),
+    cutoff: str | None = Query(None, description="HH:00 (default 24:00)"),
+    as_of: str | None = Query(None, description="RFC 3339 timestamp (default: now)"),
+    grace_hours: str | None = Query(None, description="hours after the window before late"),
+    unit_level: str | None = Query(None, description="province, city, county, town or village"),
+    status: str | None = Query(None, description="comma-separated statuses to list (default missing,late)"),
+    limit: str | None = Query(None, description="units per page, 1..10000 (default 100)"),
+    offset: str | None = Query(None, description="units to skip (default 0)"),
+) -> dict[str, Any]:
+    state: ApiState = request.app.state.api
+    raw = {
+        "jurisdiction": jurisdiction,
+        "date": date,
+        "cutoff": cutoff,
+        "as_of": as_of,
+        "grace_hours": grace_hours,
+        "unit_level": unit_level,
+        "status": status,
+        "limit": limit,
+        "offset": offset,
+    }
+    return await run_in_threadpool(build_zero, state, raw)

@@ -1,0 +1,198 @@
+"""零报告 on the real stack: the four statuses and their boundaries, unit
+levels, as_of, contradicted zero reports, pagination and units that exist
+only from or until a date. Records go straight to the topic so that their
+recorded_at (which decides late or on time) is exact."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from schemas.records import EventRecord
+from tests.integration.harness import Pipeline, produce, wait_caught_up
+
+TOWN = "341824100"  # 华阳镇, 绩溪县: 9 villages
+V = [f"341824100{n}" for n in ("001", "002", "003", "004", "005", "006", "201", "202", "203")]
+DAY = "2020-01-28"
+DEADLINE = datetime(2020, 1, 28, 18, tzinfo=UTC)  # 01-29 02:00 in Shanghai: end of day + 2 h grace
+IN_W = "2020-01-28T10:00:00+08:00"
+
+
+def rec(
+    kind: str,
+    where: str,
+    recorded: datetime,
+    occurred: str = IN_W,
+    event_id: str | None = None,
+    **fields: Any,
+) -> EventRecord:
+    event = {
+        "event_id": event_id or str(uuid.uuid4()),
+        "type": kind,
+        "jurisdiction": where,
+        "occurred_at": occurred,
+        **fields,
+    }
+    return EventRecord.model_validate({"recorded_at": recorded, "source": "test", "event": event})
+
+
+def screening(
+    where: str, recorded: datetime, occurred: str = IN_W, event_id: str | None = None
+) -> EventRecord:
+    return rec(
+        "screening.registered",
+        where,
+        recorded,
+        occurred,
+        event_id,
+        person={"id": "z-" + where},
+        data={"category": "other"},
+    )
+
+
+def zero(where: str, recorded: datetime, day: str = DAY) -> EventRecord:
+    return rec("report.zero", where, recorded, data={"report_date": day})
+
+
+@pytest.fixture(scope="module")
+def loaded(pipeline: Pipeline) -> Pipeline:
+    retracted = str(uuid.uuid4())
+    records = [
+        zero(V[0], DEADLINE - timedelta(hours=3)),  # zero_reported
+        screening(V[1], DEADLINE),  # reported, exactly at the deadline
+        screening(V[2], DEADLINE + timedelta(seconds=1)),  # late, one second after
+        screening(V[3], DEADLINE - timedelta(hours=5), event_id=retracted),  # retracted: missing
+        rec(
+            "event.retracted",
+            V[3],
+            DEADLINE - timedelta(hours=4),
+            data={"target_event_id": retracted, "reason": "误报"},
+        ),
+        zero(V[4], DEADLINE - timedelta(hours=6)),  # zero report, then a real event
+        screening(V[4], DEADLINE - timedelta(hours=2)),  # -> reported, contradicted
+        zero(V[5], DEADLINE - timedelta(hours=6), day="2020-01-27"),  # another date: missing
+        screening(V[6], DEADLINE - timedelta(hours=6), occurred="2020-01-27T10:00:00+08:00"),  # outside W
+        # V[7], V[8]: nothing
+    ]
+    produce(pipeline.settings, records)
+    # a village that exists only from 02-01, and one that existed until 01-27
+    pipeline.insert(
+        "INSERT INTO divisions (code, name, level, parent, valid_from, valid_to) VALUES",
+        [
+            (
+                "341824100998",
+                "新设村",
+                "village",
+                "341824100000",
+                datetime(2020, 2, 1).date(),
+                datetime(2100, 1, 1).date(),
+            ),
+            (
+                "341824100999",
+                "撤并村",
+                "village",
+                "341824100000",
+                datetime(1970, 1, 1).date(),
+                datetime(2020, 1, 28).date(),
+            ),
+        ],
+    )
+    wait_caught_up(pipeline)
+    return pipeline
+
+
+def zero_report(p: Pipeline, **params: Any) -> dict[str, Any]:
+    resp = p.get("/v1/reports/zero", **params)
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def statuses(body: dict[str, Any]) -> dict[str, str]:
+    return {u["code"]: u["status"] for u in body["units"]}
+
+
+def test_the_four_statuses_and_their_boundaries(loaded: Pipeline) -> None:
+    body = zero_report(loaded, jurisdiction=TOWN, date=DAY, status="reported,zero_reported,late,missing")
+    assert statuses(body) == {
+        V[0]: "zero_reported",
+        V[1]: "reported",
+        V[2]: "late",
+        V[3]: "missing",
+        V[4]: "reported",
+        V[5]: "missing",
+        V[6]: "missing",
+        V[7]: "missing",
+        V[8]: "missing",
+    }
+    assert body["expected"] == 9  # not 新设村 (from 02-01), not 撤并村 (until 01-27)
+    assert body["counts"] == {"reported": 2, "zero_reported": 1, "late": 1, "missing": 5}
+    assert body["zero_report_contradicted"] == 1
+    assert body["completeness"] == pytest.approx(4 / 9) and body["timeliness"] == pytest.approx(3 / 9)
+    assert body["deadline"] == "2020-01-29T02:00:00+08:00"
+    on_time = {u["code"]: u["submitted_at"] for u in body["units"]}[V[1]]
+    assert on_time == "2020-01-29T02:00:00+08:00"
+    assert [u["code"] for u in body["units"]] == sorted(u["code"] for u in body["units"])
+
+
+def test_default_filter_pagination_and_names(loaded: Pipeline) -> None:
+    body = zero_report(loaded, jurisdiction=TOWN, date=DAY)
+    assert body["status"] == ["missing", "late"] and body["total"] == 6
+    page = zero_report(loaded, jurisdiction=TOWN, date=DAY, limit=2, offset=1)
+    assert [u["code"] for u in page["units"]] == [u["code"] for u in body["units"]][1:3]
+    assert all(u["name"] for u in body["units"])
+
+
+def test_grace_and_as_of(loaded: Pipeline) -> None:
+    # with a grace of 3 h, the one-second-late unit is on time
+    body = zero_report(loaded, jurisdiction=TOWN, date=DAY, grace_hours="3", status="late,reported")
+    assert statuses(body) == {V[1]: "reported", V[2]: "reported", V[4]: "reported"}
+    # as of a minute before the deadline, the units that submitted later had not
+    before = zero_report(
+        loaded,
+        jurisdiction=TOWN,
+        date=DAY,
+        status="missing",
+        as_of=(DEADLINE - timedelta(minutes=1)).isoformat(),
+    )
+    assert {V[1], V[2]} <= set(statuses(before))
+    # as of before the retraction, the retracted event still counted
+    early = zero_report(
+        loaded,
+        jurisdiction=TOWN,
+        date=DAY,
+        status="reported",
+        as_of=(DEADLINE - timedelta(hours=4, seconds=1)).isoformat(),
+    )
+    assert V[3] in statuses(early)
+
+
+def test_units_above_village_level(loaded: Pipeline) -> None:
+    county = zero_report(loaded, jurisdiction="341824", date=DAY, unit_level="town", status="reported,late")
+    assert statuses(county) == {"341824100000": "reported"}  # its earliest submission was on time
+    assert county["expected"] == len(
+        loaded.query("SELECT code FROM divisions WHERE level = 'town' AND code LIKE '341824%'")
+    )
+    assert loaded.get("/v1/reports/zero", jurisdiction=TOWN, unit_level="county").status_code == 400
+
+
+def test_daily_report_carries_the_units_own_status(loaded: Pipeline) -> None:
+    for village, status in ((V[0], "zero_reported"), (V[2], "late"), (V[7], "missing")):
+        resp = loaded.get("/v1/reports/daily", jurisdiction=village, date=DAY)
+        assert resp.json()["reporting"]["status"] == status, village
+
+
+def test_bad_zero_report_parameters(loaded: Pipeline) -> None:
+    for query, parameter in [
+        ({"status": "gone"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"unit_level": "planet"}, "unit_level"),
+        ({"cutoff": "7:00"}, "cutoff"),
+    ]:
+        resp = loaded.get("/v1/reports/zero", jurisdiction=TOWN, **query)
+        assert resp.status_code == 400, query
+        assert resp.json()["error"]["details"][0]["parameter"] == parameter
