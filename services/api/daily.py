@@ -51,7 +51,7 @@ class DailyQuery:
     def __init__(self, store: Queryable, focus_areas: Sequence[str]) -> None:
         self._store = store
         self._areas = tuple(focus_areas)
-        self._screening = sql.screening_sql(len(self._areas))
+        self._sql = sql.daily_sql(len(self._areas))
 
     @staticmethod
     def empty(focus_areas: Sequence[str]) -> Figures:
@@ -60,12 +60,13 @@ class DailyQuery:
     def run(
         self, scope: Scope, window: Window, as_of: datetime, day: str, deadline: datetime
     ) -> tuple[dict[str, Figures], dict[str, Reporting]]:
-        """Figures and reporting per group key (the first `digits` digits)."""
+        """Figures and reporting per group key (the code's first `digits` digits),
+        from one query that returns (family, group, values) rows."""
         lo, hi = codes.subtree_range(scope.code)
         params: dict[str, Any] = {
             "lo": lo,
             "hi": hi,
-            "digits": scope.digits,
+            "scale": 10 ** (12 - scope.digits),
             "start": to_micros(window.start),
             "end": to_micros(window.end),
             "as_of": to_micros(as_of),
@@ -73,62 +74,51 @@ class DailyQuery:
             **sql.area_params(self._areas),
         }
         out: dict[str, Figures] = {}
-
-        def fig(grp: str) -> Figures:
+        reporting: dict[str, Reporting] = {}
+        deadline_us = to_micros(deadline)
+        for family, number, values in self._store.query(self._sql, params):
+            grp = str(number).zfill(scope.digits) if scope.digits else ""
+            if family == "reporting":
+                first_us, activity, zero_reported = values
+                on_time = "reported" if activity else "zero_reported"
+                status = "late" if first_us > deadline_us else on_time
+                reporting[grp] = Reporting(status, from_micros(first_us), bool(activity and zero_reported))
+                continue
             if grp not in out:
                 out[grp] = empty_figures(self._areas)
-            return out[grp]
+            self._fill(out[grp], family, [int(v) for v in values])
+        return out, reporting
 
-        for grp, new, cum, *rest in self._store.query(self._screening, params):
-            s = fig(grp)["screened"]
-            s["new"], s["cumulative"] = new, cum
+    def _fill(self, f: Figures, family: str, v: list[int]) -> None:
+        if family == "screening":
+            s = f["screened"]
+            s["new"], s["cumulative"] = v[0], v[1]
             for i, cat in enumerate(CATEGORIES):
-                s["by_category"][cat] = {"new": rest[2 * i], "cumulative": rest[2 * i + 1]}
-            base = 2 * len(CATEGORIES)
+                s["by_category"][cat] = {"new": v[2 + 2 * i], "cumulative": v[3 + 2 * i]}
+            base = 2 + 2 * len(CATEGORIES)
             for i, area in enumerate(self._areas):
-                s["by_origin"][area] = {"new": rest[base + 2 * i], "cumulative": rest[base + 2 * i + 1]}
-
-        for grp, symptomatic, *rest in self._store.query(sql.IN_WINDOW_SQL, params):
-            f = fig(grp)
-            f["symptomatic"]["new"] = symptomatic
+                s["by_origin"][area] = {"new": v[base + 2 * i], "cumulative": v[base + 2 * i + 1]}
+        elif family == "in_window":
+            f["symptomatic"]["new"] = v[0]
             started = f["isolation"]["started"]
             for i, mode in enumerate(MODES):
-                started[mode] = rest[i]
-            n = len(MODES)
-            started["total"], f["isolation"]["ended"]["total"] = rest[n], rest[n + 1]
-            f["cases"]["excluded"]["new"] = rest[n + 2]
-            f["venues"]["closed"]["new"], f["venues"]["reopened"]["new"] = rest[n + 3], rest[n + 4]
-
-        for grp, *sums in self._store.query(sql.CHECKPOINTS_SQL, params):
-            fig(grp)["checkpoints"] = dict(zip(CHECKPOINT_FIELDS, sums, strict=True))
-
-        for grp, *rest in self._store.query(sql.ISOLATION_SQL, params):
-            iso = fig(grp)["isolation"]
+                started[mode] = v[1 + i]
+            n = 1 + len(MODES)
+            started["total"], f["isolation"]["ended"]["total"] = v[n], v[n + 1]
+            f["cases"]["excluded"]["new"] = v[n + 2]
+            f["venues"]["closed"]["new"], f["venues"]["reopened"]["new"] = v[n + 3], v[n + 4]
+        elif family == "checkpoints":
+            f["checkpoints"] = dict(zip(CHECKPOINT_FIELDS, v, strict=True))
+        elif family == "isolation":
+            iso = f["isolation"]
             for i, mode in enumerate(MODES):
-                iso["current"][mode] = rest[i]
-            iso["current"]["total"], iso["overdue"] = rest[len(MODES)], rest[len(MODES) + 1]
-
-        for grp, suspected, *rest in self._store.query(sql.CASES_SQL, params):
-            cases = fig(grp)["cases"]
-            cases["suspected"]["current"] = suspected
+                iso["current"][mode] = v[i]
+            iso["current"]["total"], iso["overdue"] = v[len(MODES)], v[len(MODES) + 1]
+        elif family == "cases":
+            cases = f["cases"]
+            cases["suspected"]["current"] = v[0]
             for i, status in enumerate(CASE_MILESTONES):
-                cases[status] = {"new": rest[2 * i], "cumulative": rest[2 * i + 1]}
-
-        for grp, closed, *by_type in self._store.query(sql.VENUES_SQL, params):
-            venues = fig(grp)["venues"]
-            venues["closed"]["current"] = closed
-            venues["closed_by_type"] = dict(zip(VENUE_TYPES, by_type, strict=True))
-
-        deadline_us = to_micros(deadline)
-        reporting = {}
-        for grp, first_us, has_activity, has_zero in self._store.query(sql.REPORTING_SQL, params):
-            on_time = "reported" if has_activity else "zero_reported"
-            status = "late" if first_us > deadline_us else on_time
-            reporting[grp] = Reporting(status, from_micros(first_us), bool(has_activity and has_zero))
-        return _ints(out), reporting
-
-
-def _ints(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    return int(value)
+                cases[status] = {"new": v[1 + 2 * i], "cumulative": v[2 + 2 * i]}
+        elif family == "venues":
+            f["venues"]["closed"]["current"] = v[0]
+            f["venues"]["closed_by_type"] = dict(zip(VENUE_TYPES, v[1:], strict=True))

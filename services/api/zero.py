@@ -51,7 +51,7 @@ def zero_report(
         "lo": lo,
         "hi": hi,
         "level": level,
-        "digits": codes.DIGITS[level],
+        "scale": 10 ** (12 - codes.DIGITS[level]),
         "day": day.isoformat(),
         "start": to_micros(window.start),
         "end": to_micros(window.end),
@@ -61,11 +61,9 @@ def zero_report(
         "limit": limit,
         "offset": offset,
     }
-    expected, reported, zero, late, missing, contradicted, total = store.query(sql.ZERO_COUNTS_SQL, params)[0]
-    units = [
-        Unit(c, n, s, from_micros(first) if first else None)
-        for c, n, s, first in store.query(sql.ZERO_UNITS_SQL, params)
-    ]
+    row = store.query(sql.ZERO_SQL, params)[0]
+    expected, reported, zero, late, missing, contradicted, total, page = row
+    units = [Unit(c, n, s, from_micros(first) if first else None) for c, n, s, first in page]
     return ZeroSummary(
         expected=int(expected),
         counts={

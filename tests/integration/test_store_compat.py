@@ -20,6 +20,7 @@ from schemas.records import EventRecord
 from services.aggregator.fold import TopicPosition, fold, superseded
 from services.api import queries
 from services.api.daily import DailyQuery, Scope
+from services.api.zero import zero_report
 from services.common import reference
 from services.common.clickhouse import client, migrations
 from services.common.config import CommonSettings
@@ -318,6 +319,26 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
         want = reference.daily_figures(records, code, window, as_of)
         got = figures.get(codes.significant(code), empty_figures())
         assert got == want, (code, day, cutoff, hour)
+    # 零报告: the same counts and pages on both engines
+    window = report_window(date(2020, 1, 28), 24, ZONE)
+    for statuses in (("missing", "late"), ("reported", "zero_reported", "late", "missing")):
+        answers = [
+            zero_report(
+                _Runner(engine),
+                "340826103000",
+                "village",
+                date(2020, 1, 28),
+                window,
+                window.end + timedelta(hours=2),
+                datetime(2020, 1, 29, tzinfo=UTC),
+                statuses,
+                2,
+                0,
+            )
+            for engine in (server, current)
+        ]
+        assert answers[0] == answers[1]
+        assert answers[0].expected == 2 and len(answers[0].units) <= 2
     nonzero = [f for *_, d, figs, _ in old for f in figs.values() if f["checkpoints"]["people_checked"]]
     assert nonzero, "the cases exercise the figures"
     for engine in (server, current):
