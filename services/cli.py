@@ -123,6 +123,7 @@ def stack_up(
     infra_only: bool = typer.Option(False, "--infra", help="only Kafka and ClickHouse, set up"),
 ) -> None:
     """Start Kafka and ClickHouse, set them up, start the three services."""
+    from services.aggregator.config import AggregatorSettings
     from services.api.config import ApiSettings
     from services.common.config import CommonSettings
     from services.common.setup import setup as do_setup
@@ -140,7 +141,14 @@ def stack_up(
             return
         os.environ.update({k: v for k, v in env.items() if k == "RIBAO_DEV_MODE"})
         ingest_settings, api_settings = IngestSettings(), ApiSettings()
-        for svc in services(ingest_settings.ingest_port, api_settings.api_port):
+        aggregator_id = AggregatorSettings().aggregator_id
+        for svc in services(
+            ingest_settings.ingest_port,
+            api_settings.api_port,
+            ingest_settings.kafka_bootstrap,
+            aggregator_id,
+            ingest_settings.events_topic,
+        ):
             start_service(svc, env, _say)
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -33,17 +33,43 @@ def home() -> Path:
 class Service:
     name: str
     command: tuple[str, ...]
-    #: readiness URL, or None when the service has none (the aggregator)
-    ready_url: str | None
+    #: readiness URL (ingest, api)
+    ready_url: str | None = None
+    #: Kafka consumer group that must hold the events topic's partitions (aggregator)
+    ready_group: tuple[str, str, str] | None = None  # (bootstrap, group, topic)
 
 
-def services(ingest_port: int, api_port: int) -> list[Service]:
+def services(ingest_port: int, api_port: int, bootstrap: str, group: str, topic: str) -> list[Service]:
     cli = (sys.executable, "-m", "services.cli")
     return [
-        Service("ingest", (*cli, "ingest"), f"http://127.0.0.1:{ingest_port}/readyz"),
-        Service("aggregator", (*cli, "aggregator"), None),
-        Service("api", (*cli, "api"), f"http://127.0.0.1:{api_port}/readyz"),
+        Service("ingest", (*cli, "ingest"), ready_url=f"http://127.0.0.1:{ingest_port}/readyz"),
+        Service("aggregator", (*cli, "aggregator"), ready_group=(bootstrap, group, topic)),
+        Service("api", (*cli, "api"), ready_url=f"http://127.0.0.1:{api_port}/readyz"),
     ]
+
+
+def _group_holds_topic(bootstrap: str, group: str, topic: str) -> bool:
+    """Whether the consumer group is stable with the topic's partitions assigned."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ribao-stack")
+    except KafkaError:
+        return False
+    try:
+        info = admin.describe_groups([group]).get(group, {})
+    except KafkaError:
+        return False
+    finally:
+        admin.close()
+    if info.get("group_state") != "Stable":
+        return False
+    return any(
+        part.get("topic") == topic and part.get("partitions")
+        for member in info.get("members", [])
+        for part in (member.get("member_assignment") or {}).get("assigned_partitions", [])
+    )
 
 
 def infra(action: str, component: str) -> None:
@@ -91,6 +117,17 @@ def _wait_ready(url: str, seconds: float, name: str, pid: int) -> None:
     raise StackError(f"{name} not ready at {url} after {seconds:.0f}s; see {home() / 'logs' / name}.log")
 
 
+def _wait_group(target: tuple[str, str, str], seconds: float, name: str, pid: int) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            raise StackError(f"{name} exited during start-up; see {home() / 'logs' / name}.log")
+        if _group_holds_topic(*target):
+            return
+        time.sleep(0.5)
+    raise StackError(f"{name} did not join consumer group {target[1]} after {seconds:.0f}s")
+
+
 def start_service(svc: Service, env: dict[str, str], report: Report) -> int:
     pid = running_pid(svc.name)
     if pid is not None:
@@ -105,6 +142,8 @@ def start_service(svc: Service, env: dict[str, str], report: Report) -> int:
     _pidfile(svc.name).write_text(str(proc.pid))
     if svc.ready_url:
         _wait_ready(svc.ready_url, 120, svc.name, proc.pid)
+    if svc.ready_group:
+        _wait_group(svc.ready_group, 120, svc.name, proc.pid)
     report(f"{svc.name}: running (pid {proc.pid}), log {home() / 'logs' / svc.name}.log")
     return proc.pid
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from services.common import reference
@@ -53,6 +54,9 @@ def test_sigkill_of_the_aggregator_mid_stream_loses_and_doubles_nothing(pipeline
         p.stop("aggregator", kill=True)
         p.start("aggregator", RIBAO_BATCH_MAX="150", RIBAO_BATCH_WITHIN_S="0.05")
     wait_caught_up(p, timeout=300)
+    status = Path(f"/proc/{p.procs['aggregator'].pid}/status").read_text()
+    rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+    print(f"aggregator resident memory {rss} kB after folding {distinct} records (state is in ClickHouse)")
     p.stop("aggregator")
     p.start("aggregator")
 
