@@ -22,40 +22,30 @@ def _say(msg: str) -> None:
     typer.echo(msg)
 
 
+def _serve(app_: object, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)  # type: ignore[arg-type]
+
+
 @app.command()
 def ingest() -> None:
     """Run the ingest service (POST /v1/events) in the foreground."""
-    import uvicorn
-
     from services.ingest.app import create_app
     from services.ingest.config import IngestSettings
 
     settings = IngestSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.ingest_host,
-        port=settings.ingest_port,
-        log_level="info",
-        access_log=False,
-    )
+    _serve(create_app(settings), settings.ingest_host, settings.ingest_port)
 
 
 @app.command()
 def api() -> None:
-    """Run the API (reports, jurisdictions) in the foreground."""
-    import uvicorn
-
+    """Run the API (reports, zero reports, jurisdictions) in the foreground."""
     from services.api.app import create_app
     from services.api.config import ApiSettings
 
     settings = ApiSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="info",
-        access_log=False,
-    )
+    _serve(create_app(settings), settings.api_host, settings.api_port)
 
 
 @app.command()
@@ -74,6 +64,30 @@ def setup() -> None:
     from services.common.setup import setup as do_setup
 
     do_setup(CommonSettings(), _say)
+
+
+@app.command()
+def verify() -> None:
+    """Check the event archive against the events topic, partition by partition.
+
+    Exits 1 when Kafka holds an offset (already folded) that the archive lacks,
+    or the archive holds an offset Kafka does not have."""
+    from services.aggregator.config import AggregatorSettings
+    from services.common.verify import verify as check
+
+    settings = AggregatorSettings()
+    reports = check(settings, settings.aggregator_id)
+    typer.echo(f"{'partition':>9} {'kafka offsets':>17} {'archived':>9} {'pending':>8}  problems")
+    for r in reports:
+        problems = [f"missing {a}..{b}" for a, b in r.missing[:20]]
+        problems += [f"not in kafka {o}" for o in r.unknown[:20]]
+        typer.echo(
+            f"{r.partition:>9} {r.kafka_start:>8}..{r.kafka_end:<8} {r.archived:>9} {r.pending:>8}  "
+            + (", ".join(problems) or "ok")
+        )
+    bad = [r for r in reports if not r.ok]
+    typer.echo("archive matches the topic" if not bad else f"{len(bad)} partition(s) differ")
+    raise typer.Exit(1 if bad else 0)
 
 
 @app.command("load-registry")
