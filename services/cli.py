@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -88,6 +89,84 @@ def verify() -> None:
     bad = [r for r in reports if not r.ok]
     typer.echo("archive matches the topic" if not bad else f"{len(bad)} partition(s) differ")
     raise typer.Exit(1 if bad else 0)
+
+
+@app.command()
+def replay(
+    date: str = typer.Option(..., "--date", help="report date YYYY-MM-DD"),
+    jurisdiction: str = typer.Option("00", "--jurisdiction", help="division code (default: the country)"),
+    as_of: str | None = typer.Option(None, "--as-of", help="RFC 3339: what HQ saw then (default: now)"),
+    cutoff: str = typer.Option("24:00", "--cutoff", help="HH:00"),
+) -> None:
+    """Re-read the events topic, recompute the figures for (J, D) as of T, and
+    compare them with the served figures and the topic with the archive.
+
+    Prints a summary and every difference; exits 1 when anything differs."""
+    from datetime import datetime, timedelta
+
+    from schemas import codes as division_codes
+    from schemas.records import EventRecord
+    from services.api import params
+    from services.api.config import ApiSettings
+    from services.api.daily import DailyQuery, Scope
+    from services.api.errors import ApiError
+    from services.api.replay import archived_events, behind, differences
+    from services.api.store import ReadStore
+    from services.common import reference
+    from services.common.clock import RecordClock
+    from services.common.figures import flatten
+    from services.common.topic_replay import read_until
+    from services.common.windows import report_window
+
+    settings = ApiSettings()
+    now = RecordClock().now()
+    try:
+        code = params.jurisdiction(jurisdiction)
+        day = params.report_date(date, now.date())
+        hour = params.cutoff(cutoff)
+        when = params.as_of(as_of, now)
+    except ApiError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    window = report_window(day, hour, settings.zone)
+    deadline = window.end + timedelta(hours=settings.grace_hours)
+    bars: list[Any] = []
+    total, stream = read_until(settings, when, progress=lambda n: bars[0].update(n))
+    with typer.progressbar(length=total, label=f"reading {settings.events_topic}", file=sys.stderr) as bar:
+        bars.append(bar)
+        from_topic = behind([t.record for t in stream], code, window)
+    store = ReadStore(settings)
+    archived = list(archived_events(store, code, window, when))
+
+    def key(r: EventRecord) -> tuple[str, datetime, str]:
+        return (str(r.event.event_id), r.recorded_at, r.content_hash())
+
+    topic_set, archive_set = {key(r) for r in from_topic}, {key(e.record) for e in archived}
+    replayed = reference.daily_figures(from_topic, code, window, when, settings.focus_area_list)
+    status = reference.reporting_status(from_topic, code, day, window, deadline, when)
+    figures, reporting = DailyQuery(store, settings.focus_area_list).run(
+        Scope.whole(code), window, when, day.isoformat(), deadline
+    )
+    sig = division_codes.significant(code)
+    served = figures.get(sig, DailyQuery.empty(settings.focus_area_list))
+    diffs = differences(served, replayed)
+    served_status = reporting[sig].status if sig in reporting else "missing"
+    typer.echo(
+        f"{code} {day} cutoff {cutoff} as of {when.isoformat()}: {total} messages read, "
+        f"{len(from_topic)} records behind the figures, {len(archived)} in the archive"
+    )
+    for missing in sorted(topic_set - archive_set):
+        typer.echo(f"  in the topic, not in the archive: {missing[0]} recorded {missing[1].isoformat()}")
+    for extra in sorted(archive_set - topic_set):
+        typer.echo(f"  in the archive, not in the topic: {extra[0]} recorded {extra[1].isoformat()}")
+    for d in diffs:
+        typer.echo(f"  figure {d.figure}: served {d.served}, replayed from the topic {d.replayed}")
+    if served_status != status.status:
+        typer.echo(f"  reporting status: served {served_status}, replayed {status.status}")
+    problems = len(topic_set ^ archive_set) + len(diffs) + int(served_status != status.status)
+    figures_checked = len(list(flatten(replayed)))
+    typer.echo(f"{figures_checked} figures compared, {problems} difference(s)")
+    raise typer.Exit(1 if problems else 0)
 
 
 @app.command("load-registry")

@@ -7,7 +7,7 @@ from fastapi.responses import ORJSONResponse
 
 from services.api.config import ApiSettings
 from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
-from services.api.routes import health, jurisdictions, reports, zero
+from services.api.routes import audit, health, jurisdictions, reports, zero
 from services.api.state import ApiState
 from services.api.store import ReadStore
 from services.common.http import error_response, install_error_handlers
@@ -35,6 +35,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)
     app.include_router(reports.router)
     app.include_router(zero.router)
+    app.include_router(audit.router)
     app.include_router(jurisdictions.router)
     app.include_router(health.router)
     return app

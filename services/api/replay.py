@@ -1,0 +1,169 @@
+"""Auditor replay (contract section 6, GET /v1/audit/replay): the accepted
+events behind the figures for (J, D) as of T, read back from the archive, the
+figures recomputed from those events alone by the reference implementation
+(an independent code path), and every difference from the query path.
+
+The events behind (J, D): every archived version (duplicates included,
+marked) of an event in J's subtree that occurred before the window's end or
+is a zero report, recorded by T; and every retraction recorded by T whose
+target is one of them. Cumulative figures need the whole history, so that
+set is J's history up to D.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from schemas import codes
+from schemas.records import EventRecord, from_micros, to_micros
+from services.api.daily import DailyQuery, Scope
+from services.api.store import Queryable
+from services.common import reference
+from services.common.figures import Figures, flatten
+from services.common.windows import Window
+
+#: the archive rows behind (J, D) as of T, in recorded order
+EVENTS_SQL = """
+SELECT event_id, recorded_us, content_hash, type, jurisdiction, occurred_us, source,
+    kafka_partition, kafka_offset, record,
+    (event_id, recorded_us) IN (SELECT event_id, recorded_us FROM event_duplicates) AS superseded,
+    (event_id, recorded_us) IN (SELECT event_id, recorded_us FROM event_duplicates WHERE conflict = 1)
+        AS conflicting
+FROM events
+WHERE recorded_us <= %(as_of)s
+  AND (
+    (jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s
+        AND (occurred_us < %(end)s OR type = 'report.zero') AND type != 'event.retracted')
+    OR (type = 'event.retracted' AND event_id IN (
+        SELECT event_id FROM retractions
+        WHERE recorded_us <= %(as_of)s AND target_event_id IN (
+            SELECT event_id FROM events
+            WHERE jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s AND recorded_us <= %(as_of)s
+        )
+    ))
+  )
+ORDER BY recorded_us, event_id"""
+
+
+@dataclass(frozen=True)
+class ArchivedEvent:
+    event_id: str
+    recorded_at: datetime
+    type: str
+    jurisdiction: str
+    occurred_at: datetime
+    source: str
+    partition: int
+    offset: int
+    superseded: bool
+    conflicting: bool
+    record: EventRecord
+
+    def as_dict(self) -> dict[str, Any]:
+        event = self.record.event.model_dump(mode="json", exclude_none=True)
+        out: dict[str, Any] = {
+            "event_id": self.event_id,
+            "recorded_at": self.recorded_at.isoformat(),
+            "type": self.type,
+            "source": self.source,
+            "kafka": {"partition": self.partition, "offset": self.offset},
+            "event": event,
+        }
+        if self.superseded:
+            out["duplicate_of_earlier_version"] = True
+            out["conflicting"] = self.conflicting
+        if self.type == "event.retracted":
+            out["retracts"] = event["data"]["target_event_id"]
+        return out
+
+
+def archived_events(store: Queryable, code: str, window: Window, as_of: datetime) -> Iterator[ArchivedEvent]:
+    lo, hi = codes.subtree_range(code)
+    params = {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
+    for row in store.query(EVENTS_SQL, params):
+        eid, rec_us, _hash, etype, where, occ_us, source, part, off, record, sup, conf = row
+        yield ArchivedEvent(
+            eid,
+            from_micros(rec_us),
+            etype,
+            where,
+            from_micros(occ_us),
+            source,
+            int(part),
+            int(off),
+            bool(sup),
+            bool(conf),
+            EventRecord.from_json(record.encode()),
+        )
+
+
+@dataclass(frozen=True)
+class Difference:
+    figure: str
+    served: Any
+    replayed: Any
+
+
+def differences(served: Figures, replayed: Figures) -> list[Difference]:
+    a, b = dict(flatten(served)), dict(flatten(replayed))
+    return [Difference(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+@dataclass(frozen=True)
+class Replay:
+    events: list[ArchivedEvent]
+    replayed: Figures
+    served: Figures
+    replayed_status: reference.Reporting
+    served_status: str
+    differences: list[Difference]
+
+
+def replay(
+    store: Queryable,
+    focus_areas: tuple[str, ...],
+    code: str,
+    day: date,
+    window: Window,
+    as_of: datetime,
+    grace_hours: float,
+) -> Replay:
+    """Holds J's events up to D in memory to recompute the figures (a village or
+    a town is small; a province's whole history is not: see docs/audit.md)."""
+    events = list(archived_events(store, code, window, as_of))
+    records = [e.record for e in events]
+    deadline = window.end + timedelta(hours=grace_hours)
+    replayed = reference.daily_figures(records, code, window, as_of, focus_areas)
+    status = reference.reporting_status(records, code, day, window, deadline, as_of)
+    query = DailyQuery(store, focus_areas)
+    figures, reporting = query.run(Scope.whole(code), window, as_of, day.isoformat(), deadline)
+    key = codes.significant(code)
+    served = figures.get(key, DailyQuery.empty(focus_areas))
+    served_status = reporting[key].status if key in reporting else "missing"
+    diffs = differences(served, replayed)
+    if served_status != status.status:
+        diffs.append(Difference("reporting.status", served_status, status.status))
+    return Replay(events, replayed, served, status, served_status, diffs)
+
+
+def behind(records: list[EventRecord], code: str, window: Window) -> list[EventRecord]:
+    """The records behind (J, D) among `records`, by the rule EVENTS_SQL applies
+    to the archive: J's events that occurred before the window's end or are zero
+    reports, and the retractions of any of them."""
+    mine = [
+        r
+        for r in records
+        if codes.is_within(r.event.jurisdiction, code)
+        and r.event.type != "event.retracted"
+        and (r.event.occurred_at < window.end or r.event.type == "report.zero")
+    ]
+    ids = {str(r.event.event_id) for r in records if codes.is_within(r.event.jurisdiction, code)}
+    retractions = [
+        r
+        for r in records
+        if r.event.type == "event.retracted" and str(getattr(r.event.data, "target_event_id", "")) in ids
+    ]
+    return mine + retractions

@@ -1,0 +1,93 @@
+"""GET /v1/audit/replay: what HQ saw for (J, D) as of T, and the events behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import ORJSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from services.api import params, queries
+from services.api.errors import BadParameter
+from services.api.replay import Replay, replay
+from services.api.report import iso
+from services.api.state import ApiState
+from services.common.clock import RecordClock
+from services.common.windows import format_cutoff, report_window
+
+router = APIRouter()
+_clock = RecordClock()
+
+
+def _run(state: ApiState, raw: dict[str, str | None]) -> tuple[dict[str, Any], Replay]:
+    zone = state.settings.zone
+    now = _clock.now()
+    code = params.jurisdiction(raw["jurisdiction"] or "")
+    day = params.report_date(raw["date"], now.astimezone(zone).date())
+    hour = params.cutoff(raw["cutoff"])
+    as_of = params.as_of(raw["as_of"], now)
+    grace = params.grace_hours(raw["grace_hours"], state.settings.grace_hours)
+    division = queries.division(state.store, code)
+    window = report_window(day, hour, zone)
+    result = replay(state.store, state.settings.focus_area_list, code, day, window, as_of, grace)
+    head = {
+        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
+        "date": day.isoformat(),
+        "cutoff": format_cutoff(hour),
+        "as_of": iso(as_of.astimezone(zone)),
+        "window": {"start": iso(window.start), "end": iso(window.end)},
+        "total_events": len(result.events),
+        "figures": result.replayed,
+        "served_figures": result.served,
+        "reporting": {"replayed": result.replayed_status.status, "served": result.served_status},
+        "differences": [
+            {"figure": d.figure, "served": d.served, "replayed": d.replayed} for d in result.differences
+        ],
+        "duplicate_conflicts": sum(1 for e in result.events if e.conflicting),
+        "retractions": sum(1 for e in result.events if e.type == "event.retracted"),
+    }
+    return head, result
+
+
+@router.get("/v1/audit/replay", response_model=None)
+async def get_replay(
+    request: Request,
+    jurisdiction: str = Query(..., description="division code, 2/4/6/9/12 digits"),
+    date: str | None = Query(None, description="report date YYYY-MM-DD (default: today)"),
+    cutoff: str | None = Query(None, description="HH:00 (default 24:00)"),
+    as_of: str | None = Query(None, description="RFC 3339: what HQ saw at that moment (default: now)"),
+    grace_hours: str | None = Query(None, description="hours after the window before late"),
+    limit: str | None = Query(None, description="events per page, 1..10000 (default 1000; json only)"),
+    offset: str | None = Query(None, description="events to skip (default 0; json only)"),
+    format: str = Query("json", description="json (a page of events) or ndjson (all events, streamed)"),
+) -> Response:
+    state: ApiState = request.app.state.api
+    if format not in ("json", "ndjson"):
+        raise BadParameter("format", "must be json or ndjson")
+    raw = {
+        "jurisdiction": jurisdiction,
+        "date": date,
+        "cutoff": cutoff,
+        "as_of": as_of,
+        "grace_hours": grace_hours,
+    }
+    page = params.bounded_int(limit, "limit", 1000, 1, 10_000)
+    skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
+    head, result = await run_in_threadpool(_run, state, raw)
+    if format == "ndjson":
+
+        def lines() -> Iterator[bytes]:
+            yield orjson.dumps(head) + b"\n"
+            for event in result.events:
+                yield orjson.dumps(event.as_dict()) + b"\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+    head |= {
+        "limit": page,
+        "offset": skip,
+        "events": [e.as_dict() for e in result.events[skip : skip + page]],
+    }
+    return ORJSONResponse(head)
