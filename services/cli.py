@@ -136,12 +136,12 @@ def replay(
         bars.append(bar)
         from_topic = behind([t.record for t in stream], code, window)
     store = ReadStore(settings)
-    archived = list(archived_events(store, code, window, when))
 
     def key(r: EventRecord) -> tuple[str, datetime, str]:
         return (str(r.event.event_id), r.recorded_at, r.content_hash())
 
-    topic_set, archive_set = {key(r) for r in from_topic}, {key(e.record) for e in archived}
+    topic_set = {key(r) for r in from_topic}
+    archive_set = {key(e.record) for e in archived_events(store, code, window, when)}
     replayed = reference.daily_figures(from_topic, code, window, when, settings.focus_area_list)
     status = reference.reporting_status(from_topic, code, day, window, deadline, when)
     figures, reporting = DailyQuery(store, settings.focus_area_list).run(
@@ -153,7 +153,7 @@ def replay(
     served_status = reporting[sig].status if sig in reporting else "missing"
     typer.echo(
         f"{code} {day} cutoff {cutoff} as of {when.isoformat()}: {total} messages read, "
-        f"{len(from_topic)} records behind the figures, {len(archived)} in the archive"
+        f"{len(from_topic)} records behind the figures, {len(archive_set)} in the archive"
     )
     for missing in sorted(topic_set - archive_set):
         typer.echo(f"  in the topic, not in the archive: {missing[0]} recorded {missing[1].isoformat()}")

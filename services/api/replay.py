@@ -20,7 +20,8 @@ from typing import Any
 from schemas import codes
 from schemas.records import EventRecord, from_micros, to_micros
 from services.api.daily import DailyQuery, Scope
-from services.api.store import Queryable
+from services.api.replay_figures import recompute
+from services.api.store import ReadStore
 from services.common import reference
 from services.common.figures import Figures, flatten
 from services.common.windows import Window
@@ -80,10 +81,16 @@ class ArchivedEvent:
         return out
 
 
-def archived_events(store: Queryable, code: str, window: Window, as_of: datetime) -> Iterator[ArchivedEvent]:
-    lo, hi = codes.subtree_range(code)
-    params = {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
-    for row in store.query(EVENTS_SQL, params):
+def archived_events(
+    store: ReadStore, code: str, window: Window, as_of: datetime, limit: int | None = None, offset: int = 0
+) -> Iterator[ArchivedEvent]:
+    """The archive rows behind (J, D) as of T, streamed (or one page of them)."""
+    params = _params(code, window, as_of)
+    sql = EVENTS_SQL
+    if limit is not None:
+        sql += "\nLIMIT %(offset)s, %(limit)s"
+        params |= {"limit": limit, "offset": offset}
+    for row in store.iterate(sql, params):
         eid, rec_us, _hash, etype, where, occ_us, source, part, off, record, sup, conf = row
         yield ArchivedEvent(
             eid,
@@ -114,7 +121,9 @@ def differences(served: Figures, replayed: Figures) -> list[Difference]:
 
 @dataclass(frozen=True)
 class Replay:
-    events: list[ArchivedEvent]
+    total_events: int
+    retractions: int
+    duplicate_conflicts: int
     replayed: Figures
     served: Figures
     replayed_status: reference.Reporting
@@ -122,8 +131,13 @@ class Replay:
     differences: list[Difference]
 
 
+COUNTS_SQL = f"""
+SELECT count(), countIf(type = 'event.retracted'), countIf(conflicting)
+FROM ({EVENTS_SQL})"""
+
+
 def replay(
-    store: Queryable,
+    store: ReadStore,
     focus_areas: tuple[str, ...],
     code: str,
     day: date,
@@ -131,13 +145,10 @@ def replay(
     as_of: datetime,
     grace_hours: float,
 ) -> Replay:
-    """Holds J's events up to D in memory to recompute the figures (a village or
-    a town is small; a province's whole history is not: see docs/audit.md)."""
-    events = list(archived_events(store, code, window, as_of))
-    records = [e.record for e in events]
+    """The figures recomputed from the archive (in bounded memory, see
+    replay_figures.py) next to the served ones."""
     deadline = window.end + timedelta(hours=grace_hours)
-    replayed = reference.daily_figures(records, code, window, as_of, focus_areas)
-    status = reference.reporting_status(records, code, day, window, deadline, as_of)
+    replayed, status, _read = recompute(store, focus_areas, code, day, window, as_of, deadline)
     query = DailyQuery(store, focus_areas)
     figures, reporting = query.run(Scope.whole(code), window, as_of, day.isoformat(), deadline)
     key = codes.significant(code)
@@ -146,7 +157,15 @@ def replay(
     diffs = differences(served, replayed)
     if served_status != status.status:
         diffs.append(Difference("reporting.status", served_status, status.status))
-    return Replay(events, replayed, served, status, served_status, diffs)
+    total, retractions, conflicts = store.query(COUNTS_SQL, _params(code, window, as_of))[0]
+    return Replay(
+        int(total), int(retractions), int(conflicts), replayed, served, status, served_status, diffs
+    )
+
+
+def _params(code: str, window: Window, as_of: datetime) -> dict[str, Any]:
+    lo, hi = codes.subtree_range(code)
+    return {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
 
 
 def behind(records: list[EventRecord], code: str, window: Window) -> list[EventRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from clickhouse_driver import Client
@@ -28,6 +29,17 @@ class ReadStore:
             ch = client(self._settings)
             self._local.client = ch
         return ch
+
+    def iterate(self, sql: str, params: dict[str, Any] | None = None) -> Iterator[tuple[Any, ...]]:
+        """Rows as they stream from the server (memory does not grow with the result).
+        Uses a connection of its own, so other queries can run meanwhile."""
+        ch = client(self._settings)
+        try:
+            yield from ch.execute_iter(sql, params, settings={"max_block_size": 10_000})
+        except (ClickHouseError, OSError, EOFError) as exc:
+            raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None
+        finally:
+            ch.disconnect()
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         try:

@@ -82,3 +82,8 @@ def test_sigkill_of_the_aggregator_mid_stream_loses_and_doubles_nothing(pipeline
             )
             assert body["reporting"]["status"] == rep.status
     assert body["figures"]["screened"]["cumulative"] > 100  # the comparison had substance
+    # the auditor replay recomputes the same figures from the archive, chunk by chunk
+    audit = p.get("/v1/audit/replay", jurisdiction=COUNTY, date=DAYS[1], limit="1").json()
+    assert audit["differences"] == [] and audit["total_events"] > 5000  # more than one chunk
+    window = report_window(date.fromisoformat(DAYS[1]), 24, ZONE)
+    assert audit["figures"] == reference.daily_figures(records, code, window, datetime.now(ZONE))

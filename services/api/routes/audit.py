@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api import params, queries
 from services.api.errors import BadParameter
-from services.api.replay import Replay, replay
+from services.api.replay import Replay, archived_events, replay
 from services.api.report import iso
 from services.api.state import ApiState
 from services.common.clock import RecordClock
@@ -22,7 +22,7 @@ router = APIRouter()
 _clock = RecordClock()
 
 
-def _run(state: ApiState, raw: dict[str, str | None]) -> tuple[dict[str, Any], Replay]:
+def _run(state: ApiState, raw: dict[str, str | None]) -> tuple[dict[str, Any], Replay, Any]:
     zone = state.settings.zone
     now = _clock.now()
     code = params.jurisdiction(raw["jurisdiction"] or "")
@@ -39,17 +39,17 @@ def _run(state: ApiState, raw: dict[str, str | None]) -> tuple[dict[str, Any], R
         "cutoff": format_cutoff(hour),
         "as_of": iso(as_of.astimezone(zone)),
         "window": {"start": iso(window.start), "end": iso(window.end)},
-        "total_events": len(result.events),
+        "total_events": result.total_events,
         "figures": result.replayed,
         "served_figures": result.served,
         "reporting": {"replayed": result.replayed_status.status, "served": result.served_status},
         "differences": [
             {"figure": d.figure, "served": d.served, "replayed": d.replayed} for d in result.differences
         ],
-        "duplicate_conflicts": sum(1 for e in result.events if e.conflicting),
-        "retractions": sum(1 for e in result.events if e.type == "event.retracted"),
+        "duplicate_conflicts": result.duplicate_conflicts,
+        "retractions": result.retractions,
     }
-    return head, result
+    return head, result, (code, window, as_of)
 
 
 @router.get("/v1/audit/replay", response_model=None)
@@ -76,18 +76,17 @@ async def get_replay(
     }
     page = params.bounded_int(limit, "limit", 1000, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
-    head, result = await run_in_threadpool(_run, state, raw)
+    head, _result, (code, window, when) = await run_in_threadpool(_run, state, raw)
     if format == "ndjson":
 
         def lines() -> Iterator[bytes]:
             yield orjson.dumps(head) + b"\n"
-            for event in result.events:
+            for event in archived_events(state.store, code, window, when):
                 yield orjson.dumps(event.as_dict()) + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
-    head |= {
-        "limit": page,
-        "offset": skip,
-        "events": [e.as_dict() for e in result.events[skip : skip + page]],
-    }
+    events = await run_in_threadpool(
+        lambda: list(archived_events(state.store, code, window, when, page, skip))
+    )
+    head |= {"limit": page, "offset": skip, "events": [e.as_dict() for e in events]}
     return ORJSONResponse(head)
