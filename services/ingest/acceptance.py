@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from schemas import codes
-from schemas.events import AnyEvent, ScreeningRegistered, ValidationContext
+from schemas.events import AnyEvent, EventRetracted, ScreeningRegistered, ValidationContext
 from schemas.records import EventRecord
 from schemas.validation import Issue, validate_event
 from services.common.clock import RecordClock
@@ -25,6 +25,22 @@ class Prepared:
     status: Status
     key: bytes
     value: bytes
+
+
+def _retractions_of_retractions(events: list[tuple[int, AnyEvent]]) -> list[Issue]:
+    """ "A retraction of a retraction is rejected": caught here when the target is
+    in the same request (one already accepted earlier is void at query time)."""
+    retraction_ids = {str(e.event_id) for _, e in events if isinstance(e, EventRetracted)}
+    return [
+        Issue(
+            index,
+            str(e.event_id),
+            "data.target_event_id",
+            "the target is a retraction; retract the event itself",
+        )
+        for index, e in events
+        if isinstance(e, EventRetracted) and str(e.data.target_event_id) in retraction_ids
+    ]
 
 
 class Acceptor:
@@ -64,6 +80,7 @@ class Acceptor:
                 found = self._registry_issues(event, index)
                 events.append((index, event))
             issues.extend(found)
+        issues.extend(_retractions_of_retractions(events))
         if issues:
             raise InvalidEvents(sorted(issues, key=lambda i: i.index))
 

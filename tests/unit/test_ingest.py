@@ -115,3 +115,15 @@ def test_registry_is_read_whole(tmp_path: Path) -> None:
     codes = read_codes(IngestSettings(dev_mode=True).registry_dir)
     assert len(codes) == 665_272
     assert {"000000000000", "340826103001", "441900000000"} <= codes
+
+
+def test_a_retraction_of_a_retraction_in_the_same_request_is_rejected() -> None:
+    target = event()
+    first = event(type="event.retracted", data={"target_event_id": target["event_id"], "reason": "x"})
+    first.pop("person")
+    second = event(type="event.retracted", data={"target_event_id": first["event_id"], "reason": "y"})
+    second.pop("person")
+    with pytest.raises(InvalidEvents) as exc:
+        acceptor().prepare([target, first, second], [], "s")
+    assert [(i.index, i.field) for i in exc.value.issues] == [(2, "data.target_event_id")]
+    assert len(acceptor().prepare([target, first], [], "s")) == 2
