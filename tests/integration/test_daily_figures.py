@@ -154,6 +154,14 @@ def test_posting_in_any_order_and_batching_gives_the_same_figures(
     firsts: dict[str, EventRecord] = {}
     for rec in sorted(drawn, key=lambda r: r.recorded_at):
         firsts.setdefault(str(rec.event.event_id), rec)
+    # ingest refuses a retraction of a retraction posted in the same request: leave
+    # those out here (the topic-level test above covers them)
+    retraction_ids = {k for k, r in firsts.items() if r.event.type == "event.retracted"}
+    firsts = {
+        k: r
+        for k, r in firsts.items()
+        if str(getattr(r.event.data, "target_event_id", "")) not in retraction_ids
+    }
     shift = (datetime.now(ZONE).date() - date(2020, 1, 31)).days  # nothing in the future
     events_a = [_recent(rec, shift) for rec in firsts.values()]
     events_a += [dict(e) for e in data.draw(st.lists(st.sampled_from(events_a), max_size=4), label="resends")]

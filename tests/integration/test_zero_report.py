@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.integration.harness import Pipeline, produce, wait_caught_up
 TOWN = "341824100"  # 华阳镇, 绩溪县: 9 villages
 V = [f"341824100{n}" for n in ("001", "002", "003", "004", "005", "006", "201", "202", "203")]
 DAY = "2020-01-28"
+ZONE = ZoneInfo("Asia/Shanghai")
 DEADLINE = datetime(2020, 1, 28, 18, tzinfo=UTC)  # 01-29 02:00 in Shanghai: end of day + 2 h grace
 IN_W = "2020-01-28T10:00:00+08:00"
 
@@ -196,3 +198,24 @@ def test_bad_zero_report_parameters(loaded: Pipeline) -> None:
         resp = loaded.get("/v1/reports/zero", jurisdiction=TOWN, **query)
         assert resp.status_code == 400, query
         assert resp.json()["error"]["details"][0]["parameter"] == parameter
+
+
+def test_zero_reports_outside_the_window_are_rejected_at_ingest(pipeline: Pipeline) -> None:
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    for day, accepted in (
+        (today + timedelta(days=1), False),
+        (today - timedelta(days=8), False),
+        (today - timedelta(days=7), True),
+        (today, True),
+    ):
+        event = {
+            "event_id": str(uuid.uuid4()),
+            "type": "report.zero",
+            "jurisdiction": V[8],
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "data": {"report_date": day.isoformat()},
+        }
+        resp = pipeline.post(event)
+        assert resp.status_code == (202 if accepted else 422), (day, resp.text)
+        if not accepted:
+            assert resp.json()["error"]["details"][0]["field"] == "data.report_date"
