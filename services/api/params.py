@@ -3,7 +3,9 @@ name the parameter."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from schemas import codes
 from schemas.events import parse_rfc3339
@@ -89,3 +91,35 @@ def bounded_int(raw: str | None, name: str, default: int, low: int, high: int) -
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise BadParameter(name, f"must be a whole number from {low} to {high}")
     return int(raw)
+
+
+@dataclass(frozen=True)
+class RawReportQuery:
+    """The query parameters every report takes, as sent."""
+
+    jurisdiction: str
+    date: str | None
+    cutoff: str | None
+    as_of: str | None
+    grace_hours: str | None
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """The same, parsed (each error names its parameter)."""
+
+    code: str
+    day: date
+    cutoff_hour: int
+    as_of: datetime
+    grace_hours: float
+
+
+def report_query(raw: RawReportQuery, zone: ZoneInfo, default_grace: float, now: datetime) -> ReportQuery:
+    return ReportQuery(
+        code=jurisdiction(raw.jurisdiction),
+        day=report_date(raw.date, now.astimezone(zone).date()),
+        cutoff_hour=cutoff(raw.cutoff),
+        as_of=as_of(raw.as_of, now),
+        grace_hours=grace_hours(raw.grace_hours, default_grace),
+    )

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import CoordinatorNotAvailableError
 
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
@@ -67,7 +68,10 @@ def verify(settings: CommonSettings, group: str) -> list[PartitionReport]:
         parts = sorted(consumer.partitions_for_topic(settings.events_topic) or [])
         tps = [TopicPartition(settings.events_topic, p) for p in parts]
         starts, ends = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
-        committed = admin.list_group_offsets({group: None}).get(group, {})
+        try:
+            committed = admin.list_group_offsets({group: None}).get(group, {})
+        except CoordinatorNotAvailableError:  # no group has committed on this broker yet
+            committed = {}
     finally:
         consumer.close()
         admin.close()

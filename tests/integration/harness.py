@@ -215,10 +215,14 @@ def aggregator_lag(settings: CommonSettings, group: str) -> int:
 
 def wait_caught_up(p: Pipeline, timeout: float = 120) -> None:
     """Until the aggregator has committed every record on the topic."""
+    from kafka.errors import KafkaError
+
     group = p.env["RIBAO_AGGREGATOR_ID"]
-    poll(
-        lambda: aggregator_lag(p.settings, group),
-        lambda lag: lag == 0,
-        timeout=timeout,
-        what="aggregator caught up (lag 0)",
-    )
+
+    def lag() -> int | None:
+        try:
+            return aggregator_lag(p.settings, group)
+        except KafkaError:  # e.g. a new broker still creating __consumer_offsets
+            return None
+
+    poll(lag, lambda n: n == 0, timeout=timeout, what="aggregator caught up (lag 0)")

@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import ORJSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api import params, queries
 from services.api.errors import BadParameter
+from services.api.params import RawReportQuery
 from services.api.replay import Replay, archived_events, replay
 from services.api.report import iso
+from services.api.routes.query import report_params
 from services.api.state import ApiState
 from services.common.clock import RecordClock
 from services.common.windows import format_cutoff, report_window
@@ -22,14 +24,10 @@ router = APIRouter()
 _clock = RecordClock()
 
 
-def _run(state: ApiState, raw: dict[str, str | None]) -> tuple[dict[str, Any], Replay, Any]:
+def _run(state: ApiState, query: RawReportQuery) -> tuple[dict[str, Any], Replay, Any]:
     zone = state.settings.zone
-    now = _clock.now()
-    code = params.jurisdiction(raw["jurisdiction"] or "")
-    day = params.report_date(raw["date"], now.astimezone(zone).date())
-    hour = params.cutoff(raw["cutoff"])
-    as_of = params.as_of(raw["as_of"], now)
-    grace = params.grace_hours(raw["grace_hours"], state.settings.grace_hours)
+    q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
+    code, day, hour, as_of, grace = q.code, q.day, q.cutoff_hour, q.as_of, q.grace_hours
     division = queries.division(state.store, code)
     window = report_window(day, hour, zone)
     result = replay(state.store, state.settings.focus_area_list, code, day, window, as_of, grace)
@@ -55,11 +53,7 @@ def _run(state: ApiState, raw: dict[str, str | None]) -> tuple[dict[str, Any], R
 @router.get("/v1/audit/replay", response_model=None)
 async def get_replay(
     request: Request,
-    jurisdiction: str = Query(..., description="division code, 2/4/6/9/12 digits"),
-    date: str | None = Query(None, description="report date YYYY-MM-DD (default: today)"),
-    cutoff: str | None = Query(None, description="HH:00 (default 24:00)"),
-    as_of: str | None = Query(None, description="RFC 3339: what HQ saw at that moment (default: now)"),
-    grace_hours: str | None = Query(None, description="hours after the window before late"),
+    query: RawReportQuery = Depends(report_params),
     limit: str | None = Query(None, description="events per page, 1..10000 (default 1000; json only)"),
     offset: str | None = Query(None, description="events to skip (default 0; json only)"),
     format: str = Query("json", description="json (a page of events) or ndjson (all events, streamed)"),
@@ -67,16 +61,9 @@ async def get_replay(
     state: ApiState = request.app.state.api
     if format not in ("json", "ndjson"):
         raise BadParameter("format", "must be json or ndjson")
-    raw = {
-        "jurisdiction": jurisdiction,
-        "date": date,
-        "cutoff": cutoff,
-        "as_of": as_of,
-        "grace_hours": grace_hours,
-    }
     page = params.bounded_int(limit, "limit", 1000, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
-    head, _result, (code, window, when) = await run_in_threadpool(_run, state, raw)
+    head, _result, (code, window, when) = await run_in_threadpool(_run, state, query)
     if format == "ndjson":
 
         def lines() -> Iterator[bytes]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from services.api import params, queries
+from services.api.params import RawReportQuery
 from services.api.report import iso
+from services.api.routes.query import report_params
 from services.api.state import ApiState
 from services.api.zero import STATUSES, zero_report
 from services.common.clock import RecordClock
@@ -19,14 +21,10 @@ router = APIRouter()
 _clock = RecordClock()
 
 
-def build_zero(state: ApiState, raw: dict[str, str | None]) -> dict[str, Any]:
+def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None]) -> dict[str, Any]:
     zone = state.settings.zone
-    now = _clock.now()
-    code = params.jurisdiction(raw["jurisdiction"] or "")
-    day = params.report_date(raw["date"], now.astimezone(zone).date())
-    hour = params.cutoff(raw["cutoff"])
-    as_of = params.as_of(raw["as_of"], now)
-    grace = params.grace_hours(raw["grace_hours"], state.settings.grace_hours)
+    q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
+    code, day, hour, as_of, grace = q.code, q.day, q.cutoff_hour, q.as_of, q.grace_hours
     level = params.unit_level(raw["unit_level"], state.settings.reporting_level, code)
     wanted = params.statuses(raw["status"], STATUSES)
     limit = params.bounded_int(raw["limit"], "limit", 100, 1, 10_000)
@@ -69,26 +67,12 @@ def build_zero(state: ApiState, raw: dict[str, str | None]) -> dict[str, Any]:
 @router.get("/v1/reports/zero")
 async def get_zero(
     request: Request,
-    jurisdiction: str = Query(..., description="division code, 2/4/6/9/12 digits"),
-    date: str | None = Query(None, description="report date YYYY-MM-DD (default: today)"),
-    cutoff: str | None = Query(None, description="HH:00 (default 24:00)"),
-    as_of: str | None = Query(None, description="RFC 3339 timestamp (default: now)"),
-    grace_hours: str | None = Query(None, description="hours after the window before late"),
+    query: RawReportQuery = Depends(report_params),
     unit_level: str | None = Query(None, description="province, city, county, town or village"),
     status: str | None = Query(None, description="comma-separated statuses to list (default missing,late)"),
     limit: str | None = Query(None, description="units per page, 1..10000 (default 100)"),
     offset: str | None = Query(None, description="units to skip (default 0)"),
 ) -> dict[str, Any]:
     state: ApiState = request.app.state.api
-    raw = {
-        "jurisdiction": jurisdiction,
-        "date": date,
-        "cutoff": cutoff,
-        "as_of": as_of,
-        "grace_hours": grace_hours,
-        "unit_level": unit_level,
-        "status": status,
-        "limit": limit,
-        "offset": offset,
-    }
-    return await run_in_threadpool(build_zero, state, raw)
+    raw = {"unit_level": unit_level, "status": status, "limit": limit, "offset": offset}
+    return await run_in_threadpool(build_zero, state, query, raw)
