@@ -4,13 +4,13 @@ name the parameter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schemas import codes
 from schemas.events import parse_rfc3339
 from services.api.errors import BadParameter
-from services.common.windows import CutoffError, parse_cutoff
+from services.common.windows import CutoffError, Window, parse_cutoff, report_window
 
 
 def jurisdiction(raw: str) -> str:
@@ -112,14 +112,21 @@ class ReportQuery:
     day: date
     cutoff_hour: int
     as_of: datetime
-    grace_hours: float
+    #: the report window of `day` with `cutoff_hour`, and the end of its grace
+    window: Window
+    deadline: datetime
 
 
 def report_query(raw: RawReportQuery, zone: ZoneInfo, default_grace: float, now: datetime) -> ReportQuery:
+    day = report_date(raw.date, now.astimezone(zone).date())
+    hour = cutoff(raw.cutoff)
+    window = report_window(day, hour, zone)
+    grace = grace_hours(raw.grace_hours, default_grace)
     return ReportQuery(
         code=jurisdiction(raw.jurisdiction),
-        day=report_date(raw.date, now.astimezone(zone).date()),
-        cutoff_hour=cutoff(raw.cutoff),
+        day=day,
+        cutoff_hour=hour,
         as_of=as_of(raw.as_of, now),
-        grace_hours=grace_hours(raw.grace_hours, default_grace),
+        window=window,
+        deadline=window.end + timedelta(hours=grace),
     )

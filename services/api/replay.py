@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from schemas import codes
-from schemas.records import EventRecord, from_micros, to_micros
+from schemas.records import EventRecord, from_micros
 from services.api.daily import DailyQuery, Scope
-from services.api.replay_figures import recompute
+from services.api.replay_figures import archive_params, recompute
 from services.api.store import ReadStore
 from services.common import reference
 from services.common.figures import Figures, flatten
@@ -85,7 +85,7 @@ def archived_events(
     store: ReadStore, code: str, window: Window, as_of: datetime, limit: int | None = None, offset: int = 0
 ) -> Iterator[ArchivedEvent]:
     """The archive rows behind (J, D) as of T, streamed (or one page of them)."""
-    params = _params(code, window, as_of)
+    params = archive_params(code, window, as_of)
     sql = EVENTS_SQL
     if limit is not None:
         sql += "\nLIMIT %(offset)s, %(limit)s"
@@ -136,19 +136,18 @@ SELECT count(), countIf(type = 'event.retracted'), countIf(conflicting)
 FROM ({EVENTS_SQL})"""
 
 
-def replay(
+def compare_with_served(
     store: ReadStore,
     focus_areas: tuple[str, ...],
     code: str,
     day: date,
     window: Window,
     as_of: datetime,
-    grace_hours: float,
-) -> Replay:
-    """The figures recomputed from the archive (in bounded memory, see
-    replay_figures.py) next to the served ones."""
-    deadline = window.end + timedelta(hours=grace_hours)
-    replayed, status, _read = recompute(store, focus_areas, code, day, window, as_of, deadline)
+    deadline: datetime,
+    replayed: Figures,
+    status: reference.Reporting,
+) -> tuple[Figures, str, list[Difference]]:
+    """(served figures, served status, every difference from the replayed ones)."""
     query = DailyQuery(store, focus_areas)
     figures, reporting = query.run(Scope.whole(code), window, as_of, day.isoformat(), deadline)
     key = codes.significant(code)
@@ -157,15 +156,28 @@ def replay(
     diffs = differences(served, replayed)
     if served_status != status.status:
         diffs.append(Difference("reporting.status", served_status, status.status))
-    total, retractions, conflicts = store.query(COUNTS_SQL, _params(code, window, as_of))[0]
+    return served, served_status, diffs
+
+
+def replay(
+    store: ReadStore,
+    focus_areas: tuple[str, ...],
+    code: str,
+    day: date,
+    window: Window,
+    as_of: datetime,
+    deadline: datetime,
+) -> Replay:
+    """The figures recomputed from the archive (in bounded memory, see
+    replay_figures.py) next to the served ones."""
+    replayed, status = recompute(store, focus_areas, code, day, window, as_of, deadline)
+    served, served_status, diffs = compare_with_served(
+        store, focus_areas, code, day, window, as_of, deadline, replayed, status
+    )
+    total, retractions, conflicts = store.query(COUNTS_SQL, archive_params(code, window, as_of))[0]
     return Replay(
         int(total), int(retractions), int(conflicts), replayed, served, status, served_status, diffs
     )
-
-
-def _params(code: str, window: Window, as_of: datetime) -> dict[str, Any]:
-    lo, hi = codes.subtree_range(code)
-    return {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
 
 
 def behind(records: list[EventRecord], code: str, window: Window) -> list[EventRecord]:

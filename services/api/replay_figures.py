@@ -49,6 +49,12 @@ ORDER BY subject, event_id, recorded_us"""
 CHUNK = 5000
 
 
+def archive_params(code: str, window: Window, as_of: datetime) -> dict[str, Any]:
+    """The parameters of the archive queries behind (J, D) as of T."""
+    lo, hi = codes.subtree_range(code)
+    return {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
+
+
 @dataclass
 class _Status:
     first: datetime | None = None
@@ -90,10 +96,9 @@ def recompute(
     window: Window,
     as_of: datetime,
     deadline: datetime,
-) -> tuple[Figures, reference.Reporting, int]:
-    """(figures, J's reporting status, records read) from the archive alone."""
-    lo, hi = codes.subtree_range(code)
-    params = {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
+) -> tuple[Figures, reference.Reporting]:
+    """(figures, J's reporting status) from the archive alone."""
+    params = archive_params(code, window, as_of)
     superseded: set[tuple[str, datetime]] = set()
     for event_id, versions in store.iterate(VERSIONS_SQL, params):
         # the same version may be stored twice (a redelivered record, not merged yet)
@@ -107,9 +112,7 @@ def recompute(
 
     figures = empty_figures(focus_areas)
     status = _Status()
-    count = 0
     for chunk in _chunks(store.iterate(EVENTS_BY_SUBJECT_SQL, params), superseded):
-        count += len(chunk)
         mine = chunk + [r for rec in chunk for r in by_target.get(str(rec.event.event_id), [])]
         figures = _add(figures, reference.daily_figures(mine, code, window, as_of, focus_areas))
         for sub in reference.submission_events(mine, code, day, window, as_of):
@@ -126,4 +129,4 @@ def recompute(
     else:
         on_time = "reported" if status.activity else "zero_reported"
         reporting = reference.Reporting(on_time, status.first, status.activity and status.zero)
-    return figures, reporting, count + len(retractions)
+    return figures, reporting

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from schemas import codes
 from services.api import queries
 from services.api.daily import MISSING, DailyQuery, Reporting, Scope
+from services.api.params import ReportQuery
 from services.api.state import ApiState
 from services.common.figures import Figures, flatten
-from services.common.windows import Window, format_cutoff, report_window
+from services.common.windows import format_cutoff
 
 
 def iso(ts: datetime) -> str:
     return ts.isoformat(timespec="seconds") if ts.microsecond == 0 else ts.isoformat()
-
-
-@dataclass(frozen=True)
-class DailyRequest:
-    code: str
-    day: date
-    cutoff_hour: int
-    as_of: datetime
-    grace_hours: float
-    children: bool
 
 
 def _reporting(r: Reporting, deadline: datetime, zone: Any) -> dict[str, Any]:
@@ -39,11 +29,10 @@ def _reporting(r: Reporting, deadline: datetime, zone: Any) -> dict[str, Any]:
     }
 
 
-def build_daily(state: ApiState, req: DailyRequest) -> dict[str, Any]:
+def build_daily(state: ApiState, req: ReportQuery, children: bool) -> dict[str, Any]:
     zone = state.settings.zone
     division = queries.division(state.store, req.code)
-    window: Window = report_window(req.day, req.cutoff_hour, zone)
-    deadline = window.end + timedelta(hours=req.grace_hours)
+    window, deadline = req.window, req.deadline
     query = DailyQuery(state.store, state.settings.focus_area_list)
     day = req.day.isoformat()
     whole = Scope.whole(req.code)
@@ -59,7 +48,7 @@ def build_daily(state: ApiState, req: DailyRequest) -> dict[str, Any]:
         "figures": figures.get(key, empty),
         "reporting": _reporting(reporting.get(key, MISSING), deadline, zone),
     }
-    if req.children:
+    if children:
         kids = queries.children(state.store, req.code)
         rows: list[dict[str, Any]] = []
         if kids:

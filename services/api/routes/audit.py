@@ -18,7 +18,7 @@ from services.api.report import iso
 from services.api.routes.query import report_params
 from services.api.state import ApiState
 from services.common.clock import RecordClock
-from services.common.windows import format_cutoff, report_window
+from services.common.windows import format_cutoff
 
 router = APIRouter()
 _clock = RecordClock()
@@ -27,10 +27,9 @@ _clock = RecordClock()
 def _run(state: ApiState, query: RawReportQuery) -> tuple[dict[str, Any], Replay, Any]:
     zone = state.settings.zone
     q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
-    code, day, hour, as_of, grace = q.code, q.day, q.cutoff_hour, q.as_of, q.grace_hours
+    code, day, hour, as_of, window = q.code, q.day, q.cutoff_hour, q.as_of, q.window
     division = queries.division(state.store, code)
-    window = report_window(day, hour, zone)
-    result = replay(state.store, state.settings.focus_area_list, code, day, window, as_of, grace)
+    result = replay(state.store, state.settings.focus_area_list, code, day, window, as_of, q.deadline)
     head = {
         "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
         "date": day.isoformat(),

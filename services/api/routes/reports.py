@@ -10,7 +10,7 @@ from schemas import codes
 from services.api import params, queries
 from services.api.errors import BadParameter
 from services.api.params import RawReportQuery
-from services.api.report import DailyRequest, build_daily, to_csv
+from services.api.report import build_daily, to_csv
 from services.api.routes.query import report_params
 from services.api.state import ApiState
 from services.api.text_report import render
@@ -19,11 +19,6 @@ from services.common.clock import RecordClock
 router = APIRouter()
 _clock = RecordClock()
 FORMATS = ("json", "csv", "text")
-
-
-def _request(state: ApiState, raw: RawReportQuery, children: bool) -> DailyRequest:
-    q = params.report_query(raw, state.settings.zone, state.settings.grace_hours, _clock.now())
-    return DailyRequest(q.code, q.day, q.cutoff_hour, q.as_of, q.grace_hours, children)
 
 
 def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
@@ -46,8 +41,8 @@ async def get_daily(
     state: ApiState = request.app.state.api
     if format not in FORMATS:
         raise BadParameter("format", f"must be one of {', '.join(FORMATS)}")
-    req = _request(state, raw, children)
-    report = await run_in_threadpool(build_daily, state, req)
+    req = params.report_query(raw, state.settings.zone, state.settings.grace_hours, _clock.now())
+    report = await run_in_threadpool(build_daily, state, req, children)
     if format == "csv":
         return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
     if format == "text":

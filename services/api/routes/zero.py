@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,7 +14,7 @@ from services.api.routes.query import report_params
 from services.api.state import ApiState
 from services.api.zero import STATUSES, zero_report
 from services.common.clock import RecordClock
-from services.common.windows import format_cutoff, report_window
+from services.common.windows import format_cutoff
 
 router = APIRouter()
 _clock = RecordClock()
@@ -24,14 +23,13 @@ _clock = RecordClock()
 def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None]) -> dict[str, Any]:
     zone = state.settings.zone
     q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
-    code, day, hour, as_of, grace = q.code, q.day, q.cutoff_hour, q.as_of, q.grace_hours
+    code, day, hour, as_of = q.code, q.day, q.cutoff_hour, q.as_of
     level = params.unit_level(raw["unit_level"], state.settings.reporting_level, code)
     wanted = params.statuses(raw["status"], STATUSES)
     limit = params.bounded_int(raw["limit"], "limit", 100, 1, 10_000)
     offset = params.bounded_int(raw["offset"], "offset", 0, 0, 10**9)
     division = queries.division(state.store, code)
-    window = report_window(day, hour, zone)
-    deadline = window.end + timedelta(hours=grace)
+    window, deadline = q.window, q.deadline
     summary = zero_report(state.store, code, level, day, window, deadline, as_of, wanted, limit, offset)
     submitted = summary.counts["reported"] + summary.counts["zero_reported"]
     expected = summary.expected
