@@ -6,9 +6,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from services.common.credentials import CredentialStore
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -17,6 +20,11 @@ app = typer.Typer(
 )
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka, ClickHouse, services.")
 app.add_typer(stack_app, name="stack")
+token_app = typer.Typer(
+    no_args_is_help=True,
+    help="Bearer credentials (admin): create, list, revoke, rotate. Tokens are shown once.",
+)
+app.add_typer(token_app, name="token")
 
 
 def _say(msg: str) -> None:
@@ -195,6 +203,82 @@ def jsonschema(
     typer.echo(f"wrote {out}")
 
 
+def _credentials() -> CredentialStore:
+    from services.common.config import CommonSettings
+    from services.common.credentials import CredentialStore
+
+    return CredentialStore(CommonSettings())
+
+
+def _token_command(action: Any) -> Any:
+    from services.common.credentials import CredentialError
+
+    try:
+        return action()
+    except CredentialError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@token_app.command("create")
+def token_create(
+    name: str = typer.Argument(..., help="who holds it, e.g. county-340826-cdc"),
+    role: str = typer.Option(..., help="reporter, viewer, auditor or admin"),
+    scope: str = typer.Option(..., help="division code whose subtree it reaches, or 'all'"),
+) -> None:
+    """Create a credential and print its token (stored only as a hash)."""
+    cred, token = _token_command(lambda: _credentials().create(name, role, scope))
+    typer.echo(f"created {cred.name}: role {cred.role}, scope {scope}; token (shown once):", err=True)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(
+    revoked: bool = typer.Option(False, "--revoked", help="include revoked credentials"),
+) -> None:
+    """List credentials (never their tokens)."""
+    from schemas import codes
+
+    for c in _credentials().all():
+        if c.active or revoked:
+            state = "active" if c.active else "revoked"
+            scope = codes.significant(c.scope) or "all"
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(c.created_us / 1e6))
+            dev = " dev" if c.dev else ""
+            typer.echo(f"{c.name}\t{c.role}\t{scope}\t{state}{dev}\tcreated {created}\tid {c.token_id}")
+
+
+@token_app.command("revoke")
+def token_revoke(name: str = typer.Argument(..., help="the credential's name")) -> None:
+    """Revoke a credential (services refuse it within RIBAO_CREDENTIALS_REFRESH_S)."""
+    cred = _token_command(lambda: _credentials().revoke(name))
+    typer.echo(f"revoked {cred.name}")
+
+
+@token_app.command("rotate")
+def token_rotate(name: str = typer.Argument(..., help="the credential's name")) -> None:
+    """Give a credential a new token; the old one stops working."""
+    cred, token = _token_command(lambda: _credentials().rotate(name))
+    typer.echo(f"rotated {cred.name}; new token (shown once):", err=True)
+    typer.echo(token)
+
+
+def _dev_token(home: Path) -> str:
+    """Dev mode: a fresh token for the `dev-admin` credential, also written to
+    $RIBAO_HOME/dev-token (readable by the owner only)."""
+    from services.common.credentials import DEV_CREDENTIAL, CredentialError
+
+    store = _credentials()
+    try:
+        _cred, token = store.rotate(DEV_CREDENTIAL)
+    except CredentialError:
+        _cred, token = store.create(DEV_CREDENTIAL, "admin", "all", dev=True)
+    path = home / "dev-token"
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("RIBAO_DEV_MODE", "1")
@@ -212,7 +296,7 @@ def stack_up(
     from services.common.config import CommonSettings
     from services.common.setup import setup as do_setup
     from services.ingest.config import DEV_HMAC_KEY, IngestSettings
-    from services.stack import StackError, infra, services, start_service
+    from services.stack import StackError, home, infra, services, start_service
 
     started = time.monotonic()
     env = _child_env()
@@ -239,6 +323,9 @@ def stack_up(
         raise typer.Exit(1) from None
     if ingest_settings.hmac_key is None:
         typer.echo(f"dev mode: person ids are hashed with the built-in key {DEV_HMAC_KEY!r}")
+    if ingest_settings.dev_mode:
+        token = _dev_token(home())
+        typer.echo(f"dev mode: admin token (all jurisdictions, also in {home() / 'dev-token'}):\n  {token}")
     typer.echo(f"""
 stack up in {time.monotonic() - started:.0f}s
   ingest  http://{ingest_settings.ingest_host}:{ingest_settings.ingest_port}/v1/events

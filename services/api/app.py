@@ -10,6 +10,7 @@ from services.api.errors import ApiError, BadParameter, StoreUnavailable, Unknow
 from services.api.routes import audit, health, jurisdictions, reports, zero
 from services.api.state import ApiState
 from services.api.store import ReadStore
+from services.common.access import install_access
 from services.common.http import error_response, install_error_handlers
 
 
@@ -32,6 +33,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse)
     app.state.api = ApiState(settings, ReadStore(settings))
     install_error_handlers(app)
+    install_access(app, settings)
     app.add_exception_handler(ApiError, _api_error)
     app.include_router(reports.router)
     app.include_router(zero.router)

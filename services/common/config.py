@@ -32,6 +32,10 @@ class CommonSettings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     #: folder of the registry CSVs (provinces/cities/areas/streets/villages .csv.xz)
     registry_dir: Path = REPO_DIR / "data" / "divisions"
+    #: seconds between re-reads of the credentials (a revoked token stops within this)
+    credentials_refresh_s: float = Field(5.0, gt=0, le=3600)
+    #: requests per credential, in the `limits` syntax ("3000/minute", "50/second")
+    rate_limit: str = "3000/minute"
 
     @field_validator("timezone")
     @classmethod
@@ -40,6 +44,17 @@ class CommonSettings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"rate limit {value!r}: expected e.g. '3000/minute' or '50/second'") from None
         return value
 
     @property

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common.access import AccessError, RateLimited
+
 
 def error_response(
     status: int,
@@ -23,7 +25,8 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Framework errors (unknown path, bad query parameter) in the same JSON shape."""
+    """Framework errors (unknown path, bad query parameter) and access errors
+    (401, 403, 429) in the same JSON shape."""
 
     async def http_error(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -40,5 +43,16 @@ def install_error_handlers(app: FastAPI) -> None:
         names = ", ".join(d["parameter"] for d in details)
         return error_response(400, "bad_request", f"invalid parameter: {names}", details)
 
+    async def access_error(_: Request, exc: AccessError) -> ORJSONResponse:
+        headers = {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        if exc.status == 503:
+            headers["Retry-After"] = "5"
+        return error_response(exc.status, exc.code, str(exc), exc.details, headers)
+
+    app.add_exception_handler(AccessError, access_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, bad_params)  # type: ignore[arg-type]

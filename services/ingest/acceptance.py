@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,11 +11,14 @@ from schemas.events import AnyEvent, EventRetracted, ScreeningRegistered, Valida
 from schemas.records import EventRecord
 from schemas.validation import Issue, validate_event
 from services.common.clock import RecordClock
+from services.common.credentials import Credential
 from services.ingest.config import IngestSettings
-from services.ingest.errors import InvalidEvents
+from services.ingest.errors import InvalidEvents, OutOfScope
 from services.ingest.pseudonym import pseudonymise
 
 Status = Literal["accepted", "duplicate"]
+#: event ids -> jurisdiction of those already archived (see targets.py)
+TargetLookup = Callable[[Collection[str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,35 @@ def _retractions_of_retractions(events: list[tuple[int, AnyEvent]]) -> list[Issu
     ]
 
 
+def _scope_issues(events: list[tuple[int, AnyEvent]], cred: Credential, lookup: TargetLookup) -> list[Issue]:
+    """Events outside the credential's scope, and retractions whose target (when
+    known: in this request or already archived) is outside it."""
+    where = codes.significant(cred.scope) or "all"
+    issues = [
+        Issue(index, str(e.event_id), "jurisdiction", f"{e.jurisdiction} is outside the scope {where}")
+        for index, e in events
+        if not cred.covers(e.jurisdiction)
+    ]
+    retractions = [(i, e) for i, e in events if isinstance(e, EventRetracted)]
+    if not retractions or cred.scope == codes.COUNTRY:
+        return issues
+    known = {str(e.event_id): e.jurisdiction for _, e in events if not isinstance(e, EventRetracted)}
+    unknown = {str(e.data.target_event_id) for _, e in retractions} - known.keys()
+    known |= lookup(unknown)
+    for index, e in retractions:
+        target = known.get(str(e.data.target_event_id))
+        if target is not None and not cred.covers(target):
+            issues.append(
+                Issue(
+                    index,
+                    str(e.event_id),
+                    "data.target_event_id",
+                    f"the target event is in {target}, outside the scope {where}",
+                )
+            )
+    return issues
+
+
 class Acceptor:
     def __init__(self, settings: IngestSettings, known_codes: frozenset[str], clock: RecordClock) -> None:
         self._settings = settings
@@ -61,9 +94,13 @@ class Acceptor:
                 out.append(Issue(index, eid, "data.origin", f"{origin} is not in the registry"))
         return out
 
-    def prepare(self, values: list[Any], decode_issues: list[Issue], source: str) -> list[Prepared]:
+    def prepare(
+        self, values: list[Any], decode_issues: list[Issue], cred: Credential, lookup: TargetLookup
+    ) -> list[Prepared]:
         """Validates every event; raises InvalidEvents listing every issue when any
-        is invalid. Otherwise returns the records, pseudonymised and stamped."""
+        is invalid, then OutOfScope when any lies outside the credential's scope.
+        Otherwise returns the records, pseudonymised and stamped with the
+        credential's name as `source`."""
         ctx = ValidationContext(
             now=self._clock.now(),
             timezone=self._settings.zone,
@@ -83,6 +120,9 @@ class Acceptor:
         issues.extend(_retractions_of_retractions(events))
         if issues:
             raise InvalidEvents(sorted(issues, key=lambda i: i.index))
+        outside = _scope_issues(events, cred, lookup)
+        if outside:
+            raise OutOfScope(cred.name, sorted(outside, key=lambda i: i.index))
 
         prepared = []
         seen: set[str] = set()
@@ -95,7 +135,7 @@ class Acceptor:
                         )
                     }
                 )
-            record = EventRecord(recorded_at=self._clock.now(), source=source, event=event)
+            record = EventRecord(recorded_at=self._clock.now(), source=cred.name, event=event)
             eid = str(event.event_id)
             status: Status = "duplicate" if eid in seen else "accepted"
             seen.add(eid)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 
+from services.common.access import install_access
 from services.common.clock import RecordClock
 from services.common.http import error_response, install_error_handlers
 from services.common.registry import read_codes
@@ -19,12 +21,15 @@ from services.ingest.errors import (
     BrokerUnavailable,
     IngestError,
     InvalidEvents,
+    OutOfScope,
+    StoreUnavailable,
     TooLarge,
     UnsupportedMediaType,
 )
 from services.ingest.producer import EventProducer
 from services.ingest.routes import events, health
 from services.ingest.state import IngestState
+from services.ingest.targets import TargetLookup
 
 log = logging.getLogger("ribao.ingest")
 
@@ -36,6 +41,14 @@ async def _ingest_error(_: Request, exc: Exception) -> ORJSONResponse:
             "invalid_events",
             f"{exc}; nothing was accepted",
             [i.as_dict() for i in exc.issues],
+        )
+    if isinstance(exc, OutOfScope):
+        return error_response(
+            403, "out_of_scope", f"{exc}; nothing was accepted", [i.as_dict() for i in exc.issues]
+        )
+    if isinstance(exc, StoreUnavailable):
+        return error_response(
+            503, "store_unavailable", f"{exc}; nothing was accepted", headers={"Retry-After": "5"}
         )
     if isinstance(exc, BrokerUnavailable):
         return error_response(
@@ -61,7 +74,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         known = read_codes(settings.registry_dir)
         log.info("registry: %d codes from %s", len(known), settings.registry_dir)
         producer = EventProducer(settings)
-        app.state.ingest = IngestState(settings, Acceptor(settings, known, RecordClock()), producer)
+        app.state.ingest = IngestState(
+            settings, Acceptor(settings, known, RecordClock()), producer, TargetLookup(settings)
+        )
         try:
             yield
         finally:
@@ -69,7 +84,28 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="ribao ingest", version="1", lifespan=lifespan, default_response_class=ORJSONResponse)
     install_error_handlers(app)
+    install_access(app, settings)
     app.add_exception_handler(IngestError, _ingest_error)
     app.include_router(events.router)
     app.include_router(health.router)
+    _document_events_body(app)
     return app
+
+
+def _document_events_body(app: FastAPI) -> None:
+    """The route reads its body itself (to bound it); its OpenAPI entry gets the
+    events schema, so clients and fuzzers see what it takes."""
+    from schemas.jsonschema import openapi_request_body
+
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = base()
+            body, components = openapi_request_body()
+            doc["paths"]["/v1/events"]["post"]["requestBody"] = body
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

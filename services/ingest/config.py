@@ -20,8 +20,6 @@ class IngestSettings(CommonSettings):
     zero_report_window_days: int = Field(7, ge=0, le=366)
     #: how long a request waits for the broker's acknowledgement before 503
     produce_timeout_s: float = Field(15.0, gt=0)
-    #: recorded as `source` until credentials exist
-    default_source: str = "unauthenticated"
 
     @model_validator(mode="after")
     def _key_outside_dev(self) -> IngestSettings:

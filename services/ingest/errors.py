@@ -31,3 +31,17 @@ class InvalidEvents(IngestError):
 
 class BrokerUnavailable(IngestError):
     """Kafka did not acknowledge every event in time."""
+
+
+class OutOfScope(IngestError):
+    """An event lies outside the poster's scope: nothing in the request is accepted."""
+
+    def __init__(self, credential: str, issues: list[Issue]) -> None:
+        super().__init__(
+            f"{len({i.index for i in issues})} event(s) outside the scope of credential {credential!r}"
+        )
+        self.issues = issues
+
+
+class StoreUnavailable(IngestError):
+    """ClickHouse (needed to check a retraction's target) did not answer."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.ingest.acceptance import Acceptor
 from services.ingest.config import IngestSettings
 from services.ingest.producer import EventProducer
+from services.ingest.targets import TargetLookup
 
 
 @dataclass
@@ -14,3 +15,4 @@ class IngestState:
     settings: IngestSettings
     acceptor: Acceptor
     producer: EventProducer
+    targets: TargetLookup

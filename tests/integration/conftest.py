@@ -19,6 +19,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     require_services(CommonSettings())
     p = new_pipeline(tmp_path_factory.mktemp("pipeline"))
     setup(p.settings, report=lambda _msg: None)
+    p.token = p.credential("test-admin", "admin", "all")
     try:
         p.start("ingest", f"{p.ingest_url}/readyz")
         p.start("aggregator")

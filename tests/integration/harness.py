@@ -56,6 +56,8 @@ class Pipeline:
     workdir: Path
     ingest_url: str = ""
     api_url: str = ""
+    #: an admin token over the whole country (see `credential` for others)
+    token: str = field(default="", repr=False)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, ready: str | None = None, timeout: float = 90, **env: str) -> None:
@@ -101,14 +103,30 @@ class Pipeline:
         path = self.workdir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    def post(self, body: Any, content_type: str = "application/json") -> httpx.Response:
+    def credential(self, name: str, role: str, scope: str) -> str:
+        """Creates a credential in this pipeline's database; returns its token."""
+        from services.common.credentials import CredentialStore
+
+        return CredentialStore(self.settings).create(name, role, scope)[1]
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        """Authorization for `token` (default: the admin token; "" sends none)."""
+        token = self.token if token is None else token
+        return {"authorization": f"Bearer {token}"} if token else {}
+
+    def post(
+        self, body: Any, content_type: str = "application/json", token: str | None = None
+    ) -> httpx.Response:
         data = body if isinstance(body, bytes) else httpx_json(body)
         return httpx.post(
-            f"{self.ingest_url}/v1/events", content=data, headers={"content-type": content_type}, timeout=60
+            f"{self.ingest_url}/v1/events",
+            content=data,
+            headers={"content-type": content_type} | self.headers(token),
+            timeout=60,
         )
 
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(f"{self.api_url}{path}", params=params, timeout=60)
+    def get(self, path: str, token: str | None = None, **params: Any) -> httpx.Response:
+        return httpx.get(f"{self.api_url}{path}", params=params, headers=self.headers(token), timeout=60)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return list(client(self.settings).execute(sql, params))
@@ -192,6 +210,21 @@ def produce(
             f.get(timeout=30)
     finally:
         producer.close()
+
+
+def topic_size(settings: CommonSettings) -> int:
+    """Records on the events topic so far (the sum of its partitions' end offsets)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        parts = [
+            TopicPartition(settings.events_topic, p)
+            for p in consumer.partitions_for_topic(settings.events_topic) or []
+        ]
+        return sum(consumer.end_offsets(parts).values())
+    finally:
+        consumer.close()
 
 
 def aggregator_lag(settings: CommonSettings, group: str) -> int:

@@ -169,7 +169,11 @@ def test_ingest_answers_503_when_the_broker_is_unreachable(pipeline: Pipeline, t
         }
     )
     lonely = Pipeline(
-        pipeline.settings, env, tmp_path, ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}"
+        pipeline.settings,
+        env,
+        tmp_path,
+        ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
+        token=pipeline.token,
     )
     lonely.start("ingest", f"{lonely.ingest_url}/healthz")
     try:
@@ -183,6 +187,10 @@ def test_ingest_answers_503_when_the_broker_is_unreachable(pipeline: Pipeline, t
 
 
 def test_services_report_ready(pipeline: Pipeline) -> None:
-    assert httpx.get(f"{pipeline.ingest_url}/readyz", timeout=10).json()["broker"] == "ok"
+    assert httpx.get(f"{pipeline.ingest_url}/readyz", timeout=10).json() == {
+        "status": "ready",
+        "broker": "ok",
+        "credentials": "ok",
+    }
     ready = httpx.get(f"{pipeline.api_url}/readyz", timeout=10).json()
     assert ready == {"status": "ready", "store": "ok", "broker": "ok"}

@@ -11,13 +11,25 @@ from pydantic import ValidationError
 from schemas.events import ScreeningRegistered
 from schemas.records import EventRecord
 from services.common.clock import RecordClock
+from services.common.credentials import Credential
 from services.ingest.acceptance import Acceptor
 from services.ingest.body import decode
 from services.ingest.config import IngestSettings
-from services.ingest.errors import BadBody, InvalidEvents, TooLarge, UnsupportedMediaType
+from services.ingest.errors import BadBody, InvalidEvents, OutOfScope, TooLarge, UnsupportedMediaType
 from services.ingest.pseudonym import pseudonymise
 
 CODES = frozenset({"340826103001", "340826103000", "420100000000"})
+
+
+def credential(name: str, scope: str, role: str = "reporter") -> Credential:
+    return Credential("0" * 16, name, role, scope, "", False, 0, 0, 0)  # type: ignore[arg-type]
+
+
+ADMIN = credential("admin", "000000000000", "admin")
+
+
+def no_targets(ids: Any) -> dict[str, str]:
+    return {}
 
 
 def event(**over: Any) -> dict[str, Any]:
@@ -70,11 +82,11 @@ def test_decode_refusals() -> None:
 
 
 def test_prepare_pseudonymises_stamps_and_keys_by_county() -> None:
-    prepared = acceptor().prepare([event(), event()], [], "src")
+    prepared = acceptor().prepare([event(), event()], [], ADMIN, no_targets)
     records = [EventRecord.from_json(p.value) for p in prepared]
     assert all(p.key == b"340826" for p in prepared)
     assert records[0].recorded_at < records[1].recorded_at  # strictly increasing
-    assert records[0].source == "src"
+    assert records[0].source == "admin"
     event0 = records[0].event
     assert isinstance(event0, ScreeningRegistered)
     person = event0.person
@@ -84,7 +96,7 @@ def test_prepare_pseudonymises_stamps_and_keys_by_county() -> None:
 
 def test_prepare_marks_repeats_within_a_request() -> None:
     e = event()
-    assert [p.status for p in acceptor().prepare([e, e, event()], [], "s")] == [
+    assert [p.status for p in acceptor().prepare([e, e, event()], [], ADMIN, no_targets)] == [
         "accepted",
         "duplicate",
         "accepted",
@@ -96,7 +108,7 @@ def test_prepare_rejects_the_whole_request_listing_every_issue() -> None:
     bad_origin = event(data={"category": "returnee", "origin": "4299"})
     naive = event(occurred_at="2020-01-28T10:00:00")
     with pytest.raises(InvalidEvents) as exc:
-        acceptor().prepare([event(), bad_code, bad_origin, naive, None], [], "s")
+        acceptor().prepare([event(), bad_code, bad_origin, naive, None], [], ADMIN, no_targets)
     found = [(i.index, i.field) for i in exc.value.issues]
     assert found == [(1, "jurisdiction"), (2, "data.origin"), (3, "occurred_at"), (4, "(event)")]
     assert exc.value.issues[0].event_id == bad_code["event_id"]
@@ -105,7 +117,7 @@ def test_prepare_rejects_the_whole_request_listing_every_issue() -> None:
 def test_undecodable_lines_are_reported_once() -> None:
     values, issues = decode(b"{x\n" + orjson.dumps(event()), "application/x-ndjson", 10)
     with pytest.raises(InvalidEvents) as exc:
-        acceptor().prepare(values, issues, "s")
+        acceptor().prepare(values, issues, ADMIN, no_targets)
     assert [(i.index, i.field) for i in exc.value.issues] == [(0, "(line)")]
 
 
@@ -124,6 +136,58 @@ def test_a_retraction_of_a_retraction_in_the_same_request_is_rejected() -> None:
     second = event(type="event.retracted", data={"target_event_id": first["event_id"], "reason": "y"})
     second.pop("person")
     with pytest.raises(InvalidEvents) as exc:
-        acceptor().prepare([target, first, second], [], "s")
+        acceptor().prepare([target, first, second], [], ADMIN, no_targets)
     assert [(i.index, i.field) for i in exc.value.issues] == [(2, "data.target_event_id")]
-    assert len(acceptor().prepare([target, first], [], "s")) == 2
+    assert len(acceptor().prepare([target, first], [], ADMIN, no_targets)) == 2
+
+
+def retraction(target_id: str, jurisdiction: str = "340826103001") -> dict[str, Any]:
+    r = event(
+        type="event.retracted", jurisdiction=jurisdiction, data={"target_event_id": target_id, "reason": "x"}
+    )
+    r.pop("person")
+    return r
+
+
+def test_events_outside_the_scope_are_refused_whole_naming_each() -> None:
+    town = credential("town", "340826103000")
+    inside, outside = event(), event(jurisdiction="420100000000")
+    with pytest.raises(OutOfScope) as exc:
+        acceptor().prepare([inside, outside], [], town, no_targets)
+    assert [(i.index, i.event_id, i.field) for i in exc.value.issues] == [
+        (1, outside["event_id"], "jurisdiction")
+    ]
+    assert "outside the scope 340826103" in exc.value.issues[0].message
+    [p] = acceptor().prepare([inside], [], town, no_targets)
+    assert EventRecord.from_json(p.value).source == "town"
+
+
+def test_a_retraction_needs_a_scope_covering_its_known_target() -> None:
+    town = credential("town", "340826103000")
+    far, unknown = str(uuid.uuid4()), str(uuid.uuid4())
+    asked: list[set[str]] = []
+
+    def archive(ids: Any) -> dict[str, str]:
+        asked.append(set(ids))
+        return {far: "420100000000"}
+
+    far_target = retraction(far)
+    with pytest.raises(OutOfScope) as exc:
+        acceptor().prepare([far_target], [], town, archive)
+    assert [(i.index, i.field) for i in exc.value.issues] == [(0, "data.target_event_id")]
+    assert "420100000000" in exc.value.issues[0].message
+    # a target in the same request is known without asking the archive
+    other = event(jurisdiction="420100000000")
+    with pytest.raises(OutOfScope):
+        acceptor().prepare(
+            [retraction(other["event_id"])], [], town, lambda ids: {other["event_id"]: "420100000000"}
+        )
+    near = event()
+    assert len(acceptor().prepare([near, retraction(near["event_id"])], [], town, archive)) == 2
+    # an unknown target (not arrived yet) is accepted; the country scope never asks
+    asked.clear()
+    assert len(acceptor().prepare([retraction(unknown)], [], town, archive)) == 1
+    assert asked == [{unknown}]
+    asked.clear()
+    acceptor().prepare([retraction(far)], [], ADMIN, archive)
+    assert asked == []

@@ -15,7 +15,7 @@ from services.api.errors import BadParameter
 from services.api.params import RawReportQuery
 from services.api.replay import Replay, archived_events, replay
 from services.api.report import iso
-from services.api.routes.query import report_params
+from services.api.routes.query import auditor_params
 from services.api.state import ApiState
 from services.common.clock import RecordClock
 from services.common.windows import format_cutoff
@@ -52,7 +52,7 @@ def _run(state: ApiState, query: RawReportQuery) -> tuple[dict[str, Any], Replay
 @router.get("/v1/audit/replay", response_model=None)
 async def get_replay(
     request: Request,
-    query: RawReportQuery = Depends(report_params),
+    query: RawReportQuery = Depends(auditor_params),
     limit: str | None = Query(None, description="events per page, 1..10000 (default 1000; json only)"),
     offset: str | None = Query(None, description="events to skip (default 0; json only)"),
     format: str = Query("json", description="json (a page of events) or ndjson (all events, streamed)"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from services.api import params, queries
 from services.api.state import ApiState
+from services.common.access import require
+from services.common.credentials import Credential
 
 router = APIRouter()
 
@@ -27,6 +29,9 @@ def describe(state: ApiState, raw: str) -> dict[str, Any]:
 
 
 @router.get("/v1/jurisdictions/{code}")
-async def get_jurisdiction(request: Request, code: str) -> dict[str, Any]:
+async def get_jurisdiction(
+    request: Request, code: str, _cred: Credential = Depends(require("reporter", "viewer", "auditor"))
+) -> dict[str, Any]:
+    """Any credential may read the registry (it holds no figures)."""
     state: ApiState = request.app.state.api
     return await run_in_threadpool(describe, state, code)

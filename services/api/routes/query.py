@@ -1,10 +1,13 @@
-"""The query parameters every report endpoint shares (a FastAPI dependency)."""
+"""The query parameters every report endpoint shares (FastAPI dependencies),
+with the caller's credential: its role, and the jurisdiction inside its scope."""
 
 from __future__ import annotations
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from services.api.params import RawReportQuery
+from services.common.access import require, require_scope
+from services.common.credentials import Credential
 
 
 def report_params(
@@ -15,3 +18,21 @@ def report_params(
     grace_hours: str | None = Query(None, description="hours after the window before late (default 2)"),
 ) -> RawReportQuery:
     return RawReportQuery(jurisdiction, date, cutoff, as_of, grace_hours)
+
+
+def viewer_params(
+    cred: Credential = Depends(require("viewer", "auditor")),
+    raw: RawReportQuery = Depends(report_params),
+) -> RawReportQuery:
+    """Report parameters for a viewer (or auditor) whose scope covers the jurisdiction."""
+    require_scope(cred, raw.jurisdiction)
+    return raw
+
+
+def auditor_params(
+    cred: Credential = Depends(require("auditor")),
+    raw: RawReportQuery = Depends(report_params),
+) -> RawReportQuery:
+    """Report parameters for an auditor whose scope covers the jurisdiction."""
+    require_scope(cred, raw.jurisdiction)
+    return raw

@@ -11,7 +11,7 @@ from services.api import params, queries
 from services.api.errors import BadParameter
 from services.api.params import RawReportQuery
 from services.api.report import build_daily, to_csv
-from services.api.routes.query import report_params
+from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.text_report import render
 from services.common.clock import RecordClock
@@ -34,7 +34,7 @@ def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
 @router.get("/v1/reports/daily", response_model=None)
 async def get_daily(
     request: Request,
-    raw: RawReportQuery = Depends(report_params),
+    raw: RawReportQuery = Depends(viewer_params),
     children: bool = Query(False, description="add one row per child jurisdiction"),
     format: str = Query("json", description="json, csv or text"),
 ) -> Response:

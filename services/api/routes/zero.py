@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api import params, queries
 from services.api.params import RawReportQuery
 from services.api.report import iso
-from services.api.routes.query import report_params
+from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.zero import STATUSES, zero_report
 from services.common.clock import RecordClock
@@ -65,7 +65,7 @@ def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None
 @router.get("/v1/reports/zero")
 async def get_zero(
     request: Request,
-    query: RawReportQuery = Depends(report_params),
+    query: RawReportQuery = Depends(viewer_params),
     unit_level: str | None = Query(None, description="province, city, county, town or village"),
     status: str | None = Query(None, description="comma-separated statuses to list (default missing,late)"),
     limit: str | None = Query(None, description="units per page, 1..10000 (default 100)"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.common.access import require
+from services.common.credentials import Credential
 from services.ingest.body import decode
 from services.ingest.errors import TooLarge
 from services.ingest.state import IngestState
@@ -29,16 +31,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 @router.post("/v1/events", status_code=202)
-async def post_events(request: Request) -> ORJSONResponse:
-    """Accepts one event, a JSON array of events, or NDJSON. The whole request is
-    validated first; 202 only once Kafka acknowledged every event."""
+async def post_events(request: Request, cred: Credential = Depends(require("reporter"))) -> ORJSONResponse:
+    """Accepts one event, a JSON array of events, or NDJSON, from a reporter (or
+    admin) credential. The whole request is validated first, then checked
+    against the credential's scope; 202 only once Kafka acknowledged every event."""
     state: IngestState = request.app.state.ingest
     settings = state.settings
     body = await _read_body(request, settings.max_body_bytes)
     values, decode_issues = decode(
         body, request.headers.get("content-type", ""), settings.max_events_per_request
     )
-    prepared = state.acceptor.prepare(values, decode_issues, settings.default_source)
+    prepared = await run_in_threadpool(
+        state.acceptor.prepare, values, decode_issues, cred, state.targets.jurisdictions
+    )
     positions = await run_in_threadpool(state.producer.publish, [(p.key, p.value) for p in prepared])
     events: list[dict[str, Any]] = [
         {

@@ -20,6 +20,13 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> ORJSONResponse:
     state: IngestState = request.app.state.ingest
-    if await run_in_threadpool(state.producer.ready):
-        return ORJSONResponse({"status": "ready", "broker": "ok"})
-    return error_response(503, "not_ready", "Kafka is unreachable or the events topic is missing")
+    broker = "ok" if await run_in_threadpool(state.producer.ready) else "unreachable"
+    creds = "ok" if await run_in_threadpool(request.app.state.access.authenticator.ready) else "unreadable"
+    if broker == "ok" and creds == "ok":
+        return ORJSONResponse({"status": "ready", "broker": broker, "credentials": creds})
+    return error_response(
+        503,
+        "not_ready",
+        f"broker {broker} (Kafka and the events topic), credentials {creds} (ClickHouse)",
+        [{"broker": broker, "credentials": creds}],
+    )

@@ -1,0 +1,190 @@
+"""Bearer credentials: who may call ingest and the API, and over which subtree.
+
+A token reads `rb_<token_id>_<secret>`. Only the SHA-256 of the secret is
+stored (the secret is 256 random bits, so a plain hash is enough and no slow
+KDF is needed); the token is shown once, when it is created or rotated.
+Each credential has one role and one scope: a division code whose subtree it
+may reach (`000000000000`, the country, reaches everything).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+from schemas import codes
+from services.common.clickhouse import client
+from services.common.config import CommonSettings
+
+Role = Literal["reporter", "viewer", "auditor", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+#: the name of the credential `ribao stack up` creates in dev mode
+DEV_CREDENTIAL = "dev-admin"
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_TOKEN = re.compile(r"rb_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+
+
+class CredentialError(ValueError):
+    """A credential command that cannot be done (bad name, role or scope, unknown name)."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    token_id: str
+    name: str
+    role: Role
+    #: normalised 12-digit code of the subtree it reaches
+    scope: str
+    secret_sha256: str
+    dev: bool
+    created_us: int
+    changed_us: int
+    revoked_us: int
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_us == 0
+
+    def covers(self, code: str) -> bool:
+        """Whether a normalised code lies inside this credential's scope."""
+        return codes.is_within(code, self.scope)
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_sha256, hash_secret(secret))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def parse_token(raw: str) -> tuple[str, str] | None:
+    """(token_id, secret) of a well-formed token; None otherwise."""
+    match = _TOKEN.fullmatch(raw)
+    return (match[1], match[2]) if match else None
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise CredentialError(
+            f"name {name!r}: use 1-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
+        )
+    return name
+
+
+def check_role(role: str) -> Role:
+    if role not in ROLES:
+        raise CredentialError(f"role {role!r}: must be one of {', '.join(ROLES)}")
+    return role
+
+
+def check_scope(scope: str) -> str:
+    """A scope is a division code of 2/4/6/9/12 digits, or `all` for the country."""
+    if scope in ("all", codes.COUNTRY):
+        return codes.COUNTRY
+    try:
+        return codes.normalize(scope)
+    except codes.CodeError as exc:
+        raise CredentialError(f"scope {scope!r}: {exc}, or 'all'") from None
+
+
+_COLUMNS = "token_id, name, role, scope, secret_sha256, dev, created_us, changed_us, revoked_us"
+_LATEST = f"""
+SELECT token_id, {", ".join(f"argMax({c}, version)" for c in _COLUMNS.split(", ")[1:])}
+FROM credentials GROUP BY token_id
+"""
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class CredentialStore:
+    """Credentials in ClickHouse's `credentials` table (migration 008)."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self._settings = settings
+
+    def _write(self, cred: Credential) -> None:
+        row = (
+            cred.token_id,
+            cred.name,
+            cred.role,
+            cred.scope,
+            cred.secret_sha256,
+            int(cred.dev),
+            cred.created_us,
+            cred.changed_us,
+            cred.revoked_us,
+            time.time_ns(),
+        )
+        client(self._settings).execute(f"INSERT INTO credentials ({_COLUMNS}, version) VALUES", [row])
+
+    def all(self) -> list[Credential]:
+        rows = client(self._settings).execute(_LATEST + " ORDER BY 2, 1")
+        return [
+            Credential(r[0], r[1], cast(Role, r[2]), r[3], r[4], bool(r[5]), r[6], r[7], r[8]) for r in rows
+        ]
+
+    def active(self) -> dict[str, Credential]:
+        """Every credential not revoked, by token_id."""
+        return {c.token_id: c for c in self.all() if c.active}
+
+    def find(self, name: str) -> Credential:
+        for cred in self.all():
+            if cred.name == name and cred.active:
+                return cred
+        raise CredentialError(f"no active credential named {name!r}")
+
+    def create(self, name: str, role: str, scope: str, dev: bool = False) -> tuple[Credential, str]:
+        """A new credential and its token (shown once)."""
+        name, checked_role, checked_scope = check_name(name), check_role(role), check_scope(scope)
+        if any(c.name == name and c.active for c in self.all()):
+            raise CredentialError(f"an active credential named {name!r} exists; revoke or rotate it")
+        token_id, secret, now = secrets.token_hex(8), _new_secret(), _now_us()
+        cred = Credential(token_id, name, checked_role, checked_scope, hash_secret(secret), dev, now, now, 0)
+        self._write(cred)
+        return cred, f"rb_{token_id}_{secret}"
+
+    def rotate(self, name: str) -> tuple[Credential, str]:
+        """A new secret for the same credential; the old token stops working."""
+        old, secret = self.find(name), _new_secret()
+        cred = Credential(
+            old.token_id,
+            old.name,
+            old.role,
+            old.scope,
+            hash_secret(secret),
+            old.dev,
+            old.created_us,
+            _now_us(),
+            0,
+        )
+        self._write(cred)
+        return cred, f"rb_{cred.token_id}_{secret}"
+
+    def revoke(self, name: str) -> Credential:
+        old = self.find(name)
+        now = _now_us()
+        cred = Credential(
+            old.token_id,
+            old.name,
+            old.role,
+            old.scope,
+            old.secret_sha256,
+            old.dev,
+            old.created_us,
+            now,
+            now,
+        )
+        self._write(cred)
+        return cred

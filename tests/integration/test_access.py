@@ -1,0 +1,259 @@
+"""Credentials on the real stack: 401 without one, roles, scopes, retraction
+scope, the token commands, dev-mode credentials, per-credential rate limits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.common.config import REPO_DIR
+from services.common.credentials import CredentialStore
+from tests.integration.harness import Pipeline, free_port, poll, topic_size
+
+COUNTY, OTHER = "341881", "341882"  # 宁国市, 广德市
+V_IN, V_OUT = "341881001001", "341882001001"
+TAG = uuid.uuid4().hex[:6]
+REPORTER = f"reporter-{COUNTY}-{TAG}"
+
+
+def screening(village: str, person: str = "P-1") -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "screening.registered",
+        "jurisdiction": village,
+        "occurred_at": "2020-02-03T10:00:00+08:00",
+        "person": {"id": person},
+        "data": {"category": "returnee"},
+    }
+
+
+def retraction(village: str, target: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "event.retracted",
+        "jurisdiction": village,
+        "occurred_at": "2020-02-03T12:00:00+08:00",
+        "data": {"target_event_id": target, "reason": "entered twice"},
+    }
+
+
+def error(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    body: dict[str, Any] = resp.json()["error"]
+    assert body["code"] == code, body
+    return body
+
+
+@pytest.fixture(scope="module")
+def tokens(pipeline: Pipeline) -> dict[str, str]:
+    return {
+        role: pipeline.credential(f"{role}-{COUNTY}-{TAG}", role, COUNTY)
+        for role in ("reporter", "viewer", "auditor")
+    } | {"reporter-other": pipeline.credential(f"reporter-{OTHER}-{TAG}", "reporter", OTHER)}
+
+
+def archived_sources(p: Pipeline, event_ids: list[str]) -> dict[str, str]:
+    rows = p.query("SELECT event_id, source FROM events WHERE event_id IN %(ids)s", {"ids": tuple(event_ids)})
+    return dict(rows)
+
+
+def test_every_protected_endpoint_needs_a_valid_token(pipeline: Pipeline) -> None:
+    p = pipeline
+    fake = f"rb_{'0' * 16}_{'x' * 43}"
+    calls = [
+        lambda t: p.post(screening(V_IN), token=t),
+        lambda t: p.get("/v1/reports/daily", token=t, jurisdiction=COUNTY),
+        lambda t: p.get("/v1/reports/zero", token=t, jurisdiction=COUNTY),
+        lambda t: p.get("/v1/audit/replay", token=t, jurisdiction=COUNTY),
+        lambda t: p.get(f"/v1/jurisdictions/{COUNTY}", token=t),
+    ]
+    for call in calls:
+        for token, why in (("", "missing"), ("not-a-token", "malformed"), (fake, "unknown")):
+            resp = call(token)
+            assert why in error(resp, 401, "unauthenticated")["message"]
+            assert resp.headers["www-authenticate"] == "Bearer"
+    for url in (p.ingest_url, p.api_url):
+        assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_each_role_reaches_only_its_endpoints_inside_its_scope(
+    pipeline: Pipeline, tokens: dict[str, str]
+) -> None:
+    p = pipeline
+    reporter, viewer, auditor = tokens["reporter"], tokens["viewer"], tokens["auditor"]
+    event = screening(V_IN)
+    assert p.post(event, token=reporter).status_code == 202
+    error(p.get("/v1/reports/daily", token=reporter, jurisdiction=COUNTY), 403, "forbidden")
+    error(p.post(screening(V_IN), token=viewer), 403, "forbidden")
+    for token in (viewer, auditor):
+        assert (
+            p.get("/v1/reports/daily", token=token, jurisdiction=COUNTY, children="true").status_code == 200
+        )
+        assert p.get("/v1/reports/zero", token=token, jurisdiction=V_IN).status_code == 200
+        for outside in (OTHER, "3418", "34"):
+            body = error(p.get("/v1/reports/daily", token=token, jurisdiction=outside), 403, "forbidden")
+            assert body["details"] == [{"parameter": "jurisdiction", "code": outside, "scope": COUNTY}]
+        error(p.get("/v1/reports/zero", token=token, jurisdiction=OTHER), 403, "forbidden")
+    assert (
+        "needs admin or auditor"
+        in error(p.get("/v1/audit/replay", token=viewer, jurisdiction=COUNTY), 403, "forbidden")["message"]
+    )
+    error(p.get("/v1/audit/replay", token=auditor, jurisdiction=OTHER), 403, "forbidden")
+    # the registry holds no figures: every role may read it, anywhere
+    for token in (reporter, viewer, auditor):
+        assert p.get(f"/v1/jurisdictions/{OTHER}", token=token).status_code == 200
+
+    # replay shows who posted each event
+    def replayed() -> dict[str, str]:
+        resp = p.get("/v1/audit/replay", token=auditor, jurisdiction=COUNTY, date="2020-02-03")
+        assert resp.status_code == 200, resp.text
+        return {e["event_id"]: e["source"] for e in resp.json()["events"]}
+
+    sources = poll(replayed, lambda s: event["event_id"] in s, what="event in replay")
+    assert sources[event["event_id"]] == REPORTER
+
+
+def test_a_reporter_posts_only_inside_its_scope_and_nothing_is_half_accepted(
+    pipeline: Pipeline, tokens: dict[str, str]
+) -> None:
+    p = pipeline
+    inside, outside = screening(V_IN), screening(V_OUT)
+    before = topic_size(p.settings)
+    body = error(p.post([inside, outside, inside], token=tokens["reporter"]), 403, "out_of_scope")
+    assert [(d["index"], d["event_id"], d["field"]) for d in body["details"]] == [
+        (1, outside["event_id"], "jurisdiction")
+    ]
+    assert "nothing was accepted" in body["message"]
+    assert topic_size(p.settings) == before
+    resp = p.post(inside, token=tokens["reporter"])
+    assert resp.status_code == 202, resp.text
+    sources = poll(lambda: archived_sources(p, [inside["event_id"]]), bool, what="archived")
+    assert sources[inside["event_id"]] == REPORTER
+    assert outside["event_id"] not in archived_sources(p, [outside["event_id"]])
+
+
+def test_a_retraction_needs_a_scope_covering_its_target(pipeline: Pipeline, tokens: dict[str, str]) -> None:
+    p = pipeline
+    target = screening(V_OUT)
+    assert p.post(target, token=tokens["reporter-other"]).status_code == 202
+    poll(lambda: archived_sources(p, [target["event_id"]]), bool, what="target archived")
+    before = topic_size(p.settings)
+    body = error(p.post(retraction(V_IN, target["event_id"]), token=tokens["reporter"]), 403, "out_of_scope")
+    assert [(d["index"], d["field"]) for d in body["details"]] == [(0, "data.target_event_id")]
+    assert OTHER in body["details"][0]["message"]
+    assert topic_size(p.settings) == before
+    # the target's own county may retract it; an unknown target is accepted (checked when known)
+    assert p.post(retraction(V_OUT, target["event_id"]), token=tokens["reporter-other"]).status_code == 202
+    assert p.post(retraction(V_IN, str(uuid.uuid4())), token=tokens["reporter"]).status_code == 202
+
+
+def ribao(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=p.env,
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_token_commands_create_list_rotate_and_revoke(pipeline: Pipeline) -> None:
+    p = pipeline
+    name = f"cli-viewer-{uuid.uuid4().hex[:6]}"
+    created = ribao(p, "token", "create", name, "--role", "viewer", "--scope", COUNTY)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert p.get("/v1/reports/daily", token=token, jurisdiction=COUNTY).status_code == 200
+    listed = ribao(p, "token", "list")
+    line = next(ln for ln in listed.stdout.splitlines() if ln.startswith(name))
+    assert line.split("\t")[:4] == [name, "viewer", COUNTY, "active"]
+    assert token.rsplit("_", 1)[1] not in listed.stdout
+    stored = p.query("SELECT secret_sha256 FROM credentials WHERE name = %(n)s", {"n": name})
+    assert stored and all(token.rsplit("_", 1)[1] not in row[0] for row in stored)
+
+    rotated = ribao(p, "token", "rotate", name)
+    assert rotated.returncode == 0, rotated.stderr
+    new = rotated.stdout.strip()
+    assert new != token
+    assert p.get("/v1/reports/daily", token=new, jurisdiction=COUNTY).status_code == 200
+    poll(
+        lambda: p.get("/v1/reports/daily", token=token, jurisdiction=COUNTY).status_code,
+        lambda s: s == 401,
+        timeout=20,
+        what="the rotated-out token refused",
+    )
+    assert ribao(p, "token", "revoke", name).returncode == 0
+    poll(
+        lambda: p.get("/v1/reports/daily", token=new, jurisdiction=COUNTY).status_code,
+        lambda s: s == 401,
+        timeout=20,
+        what="the revoked token refused",
+    )
+    assert f"{name}\tviewer\t{COUNTY}\trevoked" in ribao(p, "token", "list", "--revoked").stdout
+    bad = ribao(p, "token", "create", "x", "--role", "root", "--scope", COUNTY)
+    assert bad.returncode == 2 and "role 'root'" in bad.stderr
+    bad = ribao(p, "token", "create", "x", "--role", "viewer", "--scope", "34082")
+    assert bad.returncode == 2 and "scope '34082'" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def strict(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """Ingest and API outside dev mode, with a low rate limit, on the same store."""
+    env = dict(pipeline.env)
+    env.update(
+        {
+            "RIBAO_DEV_MODE": "0",
+            "RIBAO_HMAC_KEY": "strict-test-key-" + uuid.uuid4().hex,
+            "RIBAO_RATE_LIMIT": "5/minute",
+            "RIBAO_INGEST_PORT": str(free_port()),
+            "RIBAO_API_PORT": str(free_port()),
+        }
+    )
+    s = Pipeline(
+        pipeline.settings,
+        env,
+        Path(tmp_path_factory.mktemp("strict")),
+        ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
+        api_url=f"http://127.0.0.1:{env['RIBAO_API_PORT']}",
+        token=pipeline.token,
+    )
+    s.start("ingest", f"{s.ingest_url}/healthz")
+    s.start("api", f"{s.api_url}/healthz")
+    try:
+        yield s
+    finally:
+        s.stop("ingest")
+        s.stop("api")
+
+
+def test_dev_credentials_work_only_in_dev_mode(pipeline: Pipeline, strict: Pipeline) -> None:
+    name = f"dev-{uuid.uuid4().hex[:6]}"
+    _cred, dev = CredentialStore(pipeline.settings).create(name, "admin", "all", dev=True)
+    assert pipeline.get(f"/v1/jurisdictions/{COUNTY}", token=dev).status_code == 200
+    body = error(strict.get(f"/v1/jurisdictions/{COUNTY}", token=dev), 401, "unauthenticated")
+    assert "dev mode" in body["message"]
+    error(strict.post(screening(V_IN), token=dev), 401, "unauthenticated")
+
+
+def test_a_flood_from_one_credential_does_not_starve_the_others(strict: Pipeline) -> None:
+    s = strict
+    flood = s.credential(f"flood-{uuid.uuid4().hex[:6]}", "admin", "all")
+    calm = s.credential(f"calm-{uuid.uuid4().hex[:6]}", "admin", "all")
+    statuses = [s.get(f"/v1/jurisdictions/{COUNTY}", token=flood).status_code for _ in range(12)]
+    assert statuses[:5] == [200] * 5 and set(statuses[5:]) == {429}
+    resp = s.get(f"/v1/jurisdictions/{COUNTY}", token=flood)
+    body = error(resp, 429, "rate_limited")
+    assert 1 <= int(resp.headers["retry-after"]) <= 60 and "5 per 1 minute" in body["message"]
+    assert s.get(f"/v1/jurisdictions/{COUNTY}", token=calm).status_code == 200
+    # ingest: the limit is checked before the body is read
+    posts = [s.post(screening(V_IN), token=flood).status_code for _ in range(7)]
+    assert posts[:5] == [202] * 5 and set(posts[5:]) == {429}
+    assert s.post(screening(V_IN), token=calm).status_code == 202
