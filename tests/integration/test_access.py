@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def archived_sources(p: Pipeline, event_ids: list[str]) -> dict[str, str]:
 def test_every_protected_endpoint_needs_a_valid_token(pipeline: Pipeline) -> None:
     p = pipeline
     fake = f"rb_{'0' * 16}_{'x' * 43}"
-    calls = [
+    calls: list[Callable[[str], httpx.Response]] = [
         lambda t: p.post(screening(V_IN), token=t),
         lambda t: p.get("/v1/reports/daily", token=t, jurisdiction=COUNTY),
         lambda t: p.get("/v1/reports/zero", token=t, jurisdiction=COUNTY),
