@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -34,6 +34,8 @@ from schemas import codes
 SCHEMA_VERSION: Literal[1] = 1
 #: how far after the server's clock an `occurred_at` may lie (clock skew allowance)
 FUTURE_TOLERANCE = timedelta(minutes=5)
+#: the earliest `occurred_at` accepted (also keeps every time far from datetime's limits)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Category(StrEnum):
@@ -269,6 +271,8 @@ class _Envelope(_Strict):
     @field_validator("occurred_at")
     @classmethod
     def _not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:
+        if value < EARLIEST:
+            raise ValueError("before 2000-01-01T00:00:00Z, the earliest time accepted")
         ctx = _context(info)
         if ctx is not None and value > ctx.now + FUTURE_TOLERANCE:
             raise ValueError(

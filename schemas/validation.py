@@ -52,7 +52,8 @@ def validate_event(
 ) -> tuple[AnyEvent | None, list[Issue]]:
     """Validates one decoded JSON value; returns the event or the issues."""
     event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    eid = event_id if isinstance(event_id, str) else None
+    # echoed back in errors: only when it could be an id (never a huge string)
+    eid = event_id if isinstance(event_id, str) and len(event_id) <= 64 else None
     if not isinstance(raw, dict):
         return None, [Issue(index, None, "(event)", "an event must be a JSON object")]
     try:

@@ -3,6 +3,7 @@ name the parameter."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,15 +21,25 @@ def jurisdiction(raw: str) -> str:
         raise BadParameter("jurisdiction", str(exc)) from None
 
 
+#: dates and times outside these are refused (nothing is recorded outside them)
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_UINT = re.compile(r"[0-9]{1,12}")
+_HOURS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,6})?")
+
+
 def report_date(raw: str | None, today: date) -> date:
     if raw is None:
         return today
     try:
-        if len(raw) != 10:
+        if not _DATE.fullmatch(raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadParameter("date", "must be a date YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise BadParameter("date", f"must be from {EARLIEST} to {LATEST}")
+    return day
 
 
 def cutoff(raw: str | None) -> int:
@@ -44,18 +55,20 @@ def as_of(raw: str | None, now: datetime) -> datetime:
     if raw is None:
         return now
     try:
-        return parse_rfc3339(raw)
+        when = parse_rfc3339(raw)
     except ValueError as exc:
         raise BadParameter("as_of", str(exc)) from None
+    if not EARLIEST <= when.date() <= LATEST:
+        raise BadParameter("as_of", f"must be from {EARLIEST} to {LATEST}")
+    return when
 
 
 def grace_hours(raw: str | None, default: float) -> float:
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter("grace_hours", "must be a number of hours") from None
+    if not _HOURS.fullmatch(raw):
+        raise BadParameter("grace_hours", "must be a number of hours, e.g. 2 or 1.5")
+    value = float(raw)
     if not 0 <= value <= 24 * 7:
         raise BadParameter("grace_hours", "must be between 0 and 168")
     return value
@@ -88,7 +101,7 @@ def statuses(raw: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
 def bounded_int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _UINT.fullmatch(raw) or not low <= int(raw) <= high:
         raise BadParameter(name, f"must be a whole number from {low} to {high}")
     return int(raw)
 

@@ -103,6 +103,23 @@ class Pipeline:
         path = self.workdir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
+    def variant(self, workdir: Path, **env: str) -> Pipeline:
+        """Another set of services on fresh ports over the same store and topic,
+        with settings overridden by `env` (start them with `start`)."""
+        merged = self.env | {"RIBAO_INGEST_PORT": str(free_port()), "RIBAO_API_PORT": str(free_port())} | env
+        return Pipeline(
+            self.settings,
+            merged,
+            workdir,
+            ingest_url=f"http://127.0.0.1:{merged['RIBAO_INGEST_PORT']}",
+            api_url=f"http://127.0.0.1:{merged['RIBAO_API_PORT']}",
+            token=self.token,
+        )
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
     def credential(self, name: str, role: str, scope: str) -> str:
         """Creates a credential in this pipeline's database; returns its token."""
         from services.common.credentials import CredentialStore

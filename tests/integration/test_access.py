@@ -7,7 +7,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 
 from services.common.config import REPO_DIR
 from services.common.credentials import CredentialStore
-from tests.integration.harness import Pipeline, free_port, poll, topic_size
+from tests.integration.harness import Pipeline, poll, topic_size
 
 COUNTY, OTHER = "341881", "341882"  # 宁国市, 广德市
 V_IN, V_OUT = "341881001001", "341882001001"
@@ -207,31 +206,18 @@ def test_token_commands_create_list_rotate_and_revoke(pipeline: Pipeline) -> Non
 @pytest.fixture(scope="module")
 def strict(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     """Ingest and API outside dev mode, with a low rate limit, on the same store."""
-    env = dict(pipeline.env)
-    env.update(
-        {
-            "RIBAO_DEV_MODE": "0",
-            "RIBAO_HMAC_KEY": "strict-test-key-" + uuid.uuid4().hex,
-            "RIBAO_RATE_LIMIT": "5/minute",
-            "RIBAO_INGEST_PORT": str(free_port()),
-            "RIBAO_API_PORT": str(free_port()),
-        }
-    )
-    s = Pipeline(
-        pipeline.settings,
-        env,
-        Path(tmp_path_factory.mktemp("strict")),
-        ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
-        api_url=f"http://127.0.0.1:{env['RIBAO_API_PORT']}",
-        token=pipeline.token,
+    s = pipeline.variant(
+        tmp_path_factory.mktemp("strict"),
+        RIBAO_DEV_MODE="0",
+        RIBAO_HMAC_KEY="strict-test-key-" + uuid.uuid4().hex,
+        RIBAO_RATE_LIMIT="5/minute",
     )
     s.start("ingest", f"{s.ingest_url}/healthz")
     s.start("api", f"{s.api_url}/healthz")
     try:
         yield s
     finally:
-        s.stop("ingest")
-        s.stop("api")
+        s.stop_all()
 
 
 def test_dev_credentials_work_only_in_dev_mode(pipeline: Pipeline, strict: Pipeline) -> None:

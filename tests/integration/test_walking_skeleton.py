@@ -160,20 +160,8 @@ def test_ingest_answers_503_when_the_broker_is_unreachable(pipeline: Pipeline, t
     """Nothing acknowledged without the broker: 503 with a JSON error, and not ready."""
     from tests.integration.harness import free_port
 
-    env = dict(pipeline.env)
-    env.update(
-        {
-            "RIBAO_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
-            "RIBAO_PRODUCE_TIMEOUT_S": "2",
-            "RIBAO_INGEST_PORT": str(free_port()),
-        }
-    )
-    lonely = Pipeline(
-        pipeline.settings,
-        env,
-        tmp_path,
-        ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
-        token=pipeline.token,
+    lonely = pipeline.variant(
+        tmp_path, RIBAO_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}", RIBAO_PRODUCE_TIMEOUT_S="2"
     )
     lonely.start("ingest", f"{lonely.ingest_url}/healthz")
     try:
