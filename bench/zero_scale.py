@@ -133,7 +133,16 @@ def main() -> None:
     else:
         print(f"reusing {have:,} fact rows")
     port = "18180"
-    env = dict(os.environ, RIBAO_CLICKHOUSE_DATABASE=settings.clickhouse_database, RIBAO_API_PORT=port)
+    from services.common.credentials import CredentialStore
+
+    token = CredentialStore(settings).create(f"bench-{os.getpid()}", "viewer", "all")[1]
+    auth = {"authorization": f"Bearer {token}"}
+    env = dict(
+        os.environ,
+        RIBAO_CLICKHOUSE_DATABASE=settings.clickhouse_database,
+        RIBAO_API_PORT=port,
+        RIBAO_RATE_LIMIT="1000000/minute",
+    )
     api = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "api"],
         env=env,
@@ -153,12 +162,12 @@ def main() -> None:
         print(f"\n{'view':40} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}   (runs: {args.runs})")
         for name, path, params in VIEWS:
             query = {**params, "date": DAY.isoformat(), "as_of": as_of}
-            first = httpx.get(base + path, params=query, timeout=60)
+            first = httpx.get(base + path, params=query, headers=auth, timeout=60)
             first.raise_for_status()
             times = []
             for _ in range(args.runs):
                 t = time.perf_counter()
-                httpx.get(base + path, params=query, timeout=60).raise_for_status()
+                httpx.get(base + path, params=query, headers=auth, timeout=60).raise_for_status()
                 times.append((time.perf_counter() - t) * 1000)
             times.sort()
             p99 = times[min(len(times) - 1, int(len(times) * 0.99))]

@@ -185,6 +185,8 @@ def new_pipeline(workdir: Path) -> Pipeline:
             "RIBAO_INGEST_PORT": str(free_port()),
             "RIBAO_API_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
+            # the tests' load is not a flood; test_access sets a low limit where it checks it
+            "RIBAO_RATE_LIMIT": "1000000/minute",
         }
     )
     settings = CommonSettings(

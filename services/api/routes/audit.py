@@ -15,6 +15,7 @@ from services.api.errors import BadParameter
 from services.api.params import RawReportQuery
 from services.api.replay import Replay, archived_events, replay
 from services.api.report import iso
+from services.api.routes.documented import UINT, documented
 from services.api.routes.query import auditor_params
 from services.api.state import ApiState
 from services.common.clock import RecordClock
@@ -53,9 +54,19 @@ def _run(state: ApiState, query: RawReportQuery) -> tuple[dict[str, Any], Replay
 async def get_replay(
     request: Request,
     query: RawReportQuery = Depends(auditor_params),
-    limit: str | None = Query(None, description="events per page, 1..10000 (default 1000; json only)"),
-    offset: str | None = Query(None, description="events to skip (default 0; json only)"),
-    format: str = Query("json", description="json (a page of events) or ndjson (all events, streamed)"),
+    limit: str | None = Query(
+        None,
+        description="events per page, 1..10000 (default 1000; json only)",
+        json_schema_extra=documented(pattern=UINT),
+    ),
+    offset: str | None = Query(
+        None, description="events to skip (default 0; json only)", json_schema_extra=documented(pattern=UINT)
+    ),
+    format: str = Query(
+        "json",
+        description="json (a page of events) or ndjson (all events, streamed)",
+        json_schema_extra=documented(enum=["json", "ndjson"]),
+    ),
 ) -> Response:
     state: ApiState = request.app.state.api
     if format not in ("json", "ndjson"):

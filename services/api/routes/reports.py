@@ -11,6 +11,7 @@ from services.api import params, queries
 from services.api.errors import BadParameter
 from services.api.params import RawReportQuery
 from services.api.report import build_daily, to_csv
+from services.api.routes.documented import documented
 from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.text_report import render
@@ -36,7 +37,9 @@ async def get_daily(
     request: Request,
     raw: RawReportQuery = Depends(viewer_params),
     children: bool = Query(False, description="add one row per child jurisdiction"),
-    format: str = Query("json", description="json, csv or text"),
+    format: str = Query(
+        "json", description="json, csv or text", json_schema_extra=documented(enum=list(FORMATS))
+    ),
 ) -> Response:
     state: ApiState = request.app.state.api
     if format not in FORMATS:

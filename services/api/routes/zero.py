@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api import params, queries
 from services.api.params import RawReportQuery
 from services.api.report import iso
+from services.api.routes.documented import UINT, documented
 from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.zero import STATUSES, zero_report
@@ -66,10 +67,22 @@ def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None
 async def get_zero(
     request: Request,
     query: RawReportQuery = Depends(viewer_params),
-    unit_level: str | None = Query(None, description="province, city, county, town or village"),
-    status: str | None = Query(None, description="comma-separated statuses to list (default missing,late)"),
-    limit: str | None = Query(None, description="units per page, 1..10000 (default 100)"),
-    offset: str | None = Query(None, description="units to skip (default 0)"),
+    unit_level: str | None = Query(
+        None,
+        description="province, city, county, town or village",
+        json_schema_extra=documented(enum=["province", "city", "county", "town", "village"]),
+    ),
+    status: str | None = Query(
+        None,
+        description="comma-separated statuses to list (default missing,late)",
+        json_schema_extra=documented(pattern=r"^[a-z_]+(,[a-z_]+)*$"),
+    ),
+    limit: str | None = Query(
+        None, description="units per page, 1..10000 (default 100)", json_schema_extra=documented(pattern=UINT)
+    ),
+    offset: str | None = Query(
+        None, description="units to skip (default 0)", json_schema_extra=documented(pattern=UINT)
+    ),
 ) -> dict[str, Any]:
     state: ApiState = request.app.state.api
     raw = {"unit_level": unit_level, "status": status, "limit": limit, "offset": offset}
