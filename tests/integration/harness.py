@@ -231,32 +231,39 @@ def produce(
         producer.close()
 
 
+def topic_partitions(consumer: Any, topic: str, timeout: float = 30) -> list[Any]:
+    """The topic's partitions. A consumer without metadata yet (a busy broker)
+    sees none: wait for them rather than take the topic for empty."""
+    from kafka import TopicPartition
+    from kafka.errors import KafkaTimeoutError
+
+    deadline = time.monotonic() + timeout
+    while not (found := consumer.partitions_for_topic(topic)):
+        if time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"no partition metadata for {topic} after {timeout}s")
+        time.sleep(0.2)
+    return [TopicPartition(topic, p) for p in sorted(found)]
+
+
 def topic_size(settings: CommonSettings) -> int:
     """Records on the events topic so far (the sum of its partitions' end offsets)."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        parts = [
-            TopicPartition(settings.events_topic, p)
-            for p in consumer.partitions_for_topic(settings.events_topic) or []
-        ]
-        return sum(consumer.end_offsets(parts).values())
+        return sum(consumer.end_offsets(topic_partitions(consumer, settings.events_topic)).values())
     finally:
         consumer.close()
 
 
 def aggregator_lag(settings: CommonSettings, group: str) -> int:
     """Records on the events topic that the aggregator has not committed yet."""
-    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka import KafkaAdminClient, KafkaConsumer
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        parts = [
-            TopicPartition(settings.events_topic, p)
-            for p in consumer.partitions_for_topic(settings.events_topic) or []
-        ]
+        parts = topic_partitions(consumer, settings.events_topic)
         ends = consumer.end_offsets(parts)
         committed = admin.list_group_offsets({group: None}).get(group, {})
         return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
