@@ -30,4 +30,4 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         client(p.settings, database="default").execute(
             f"DROP DATABASE IF EXISTS {p.settings.clickhouse_database}"
         )
-        delete_topic(p.settings, p.settings.events_topic)
+        delete_topic(p.settings, p.settings.events_topic, p.settings.dead_letters_topic)

@@ -194,6 +194,28 @@ def produce(
         producer.close()
 
 
+def read_topic(settings: CommonSettings, topic: str, timeout: float = 60) -> list[Any]:
+    """Every record on the topic, from the beginning to the end it has now
+    (kafka-python ConsumerRecords: partition, offset, key, value, headers)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            assert time.monotonic() < deadline, f"reading {topic} took over {timeout}s"
+            for tp, messages in consumer.poll(timeout_ms=500, max_records=10_000).items():
+                out.extend(m for m in messages if m.offset < ends[tp])
+        return out
+    finally:
+        consumer.close()
+
+
 def aggregator_lag(settings: CommonSettings, group: str) -> int:
     """Records on the events topic that the aggregator has not committed yet."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
