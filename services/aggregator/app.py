@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import AsyncIterable, Callable
 from functools import partial
@@ -50,6 +52,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         topic_allow_declare=False,
         topic_disable_leader=True,
         web_enabled=False,
+        # names the process in the consumer group (kafka-consumer-groups --describe, member ids)
+        broker_client_id=f"{settings.aggregator_id}-{socket.gethostname()}-{os.getpid()}",
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
