@@ -14,19 +14,15 @@ a dead letter is identified by its source partition and offset.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from schemas.records import EventRecord
 from services.aggregator.errors import AggregatorError
 from services.common.config import CommonSettings
-
-log = logging.getLogger("ribao.aggregator")
+from services.common.producer import LazyProducer
 
 
 @dataclass(frozen=True)
@@ -81,37 +77,19 @@ class DeadLetterTopicUnavailable(AggregatorError):
 
 class DeadLetterSink:
     """Copies dead letters to the dead-letter topic and waits for the broker's
-    acknowledgement (acks=all, idempotent). The producer is created on first
-    use, and again after a failure."""
+    acknowledgement (acks=all, idempotent)."""
 
     def __init__(self, settings: CommonSettings, timeout_s: float = 30.0) -> None:
         self._settings = settings
         self._timeout_s = timeout_s
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
-
-    def _get(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                ms = int(self._timeout_s * 1000)
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self._settings.kafka_bootstrap,
-                    client_id="ribao-aggregator-dead-letters",
-                    acks="all",
-                    enable_idempotence=True,
-                    max_block_ms=ms,
-                    request_timeout_ms=ms,
-                    delivery_timeout_ms=ms + 1000,
-                    allow_auto_create_topics=False,
-                )
-            return self._producer
+        self._producer = LazyProducer(settings.kafka_bootstrap, "ribao-aggregator-dead-letters", timeout_s)
 
     def publish(self, dead: list[DeadLetter]) -> None:
         if not dead:
             return
         topic = self._settings.dead_letters_topic
         try:
-            producer = self._get()
+            producer = self._producer.get()
             futures = [
                 producer.send(topic, key=d.key, value=d.value, headers=d.headers(self._settings.events_topic))
                 for d in dead
@@ -119,14 +97,5 @@ class DeadLetterSink:
             for future in futures:
                 future.get(timeout=self._timeout_s + 2)
         except KafkaError as exc:
-            self.close()
+            self._producer.reset()
             raise DeadLetterTopicUnavailable(f"{topic}: {type(exc).__name__}: {exc}") from None
-
-    def close(self) -> None:
-        with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=1)
-            except Exception:  # closing a broken producer must not mask the real error
-                log.debug("closing the dead-letter producer failed", exc_info=True)
