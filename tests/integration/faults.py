@@ -39,8 +39,17 @@ from schemas import codes
 from schemas.records import EventRecord
 from services.common import reference
 from services.common.config import REPO_DIR, CommonSettings
+from services.common.verify import verify
 from services.common.windows import report_window
-from tests.integration.harness import Pipeline, free_port, poll, read_topic, topic_offsets
+from tests.integration.eventgen import shifted_days
+from tests.integration.harness import (
+    Pipeline,
+    free_port,
+    poll,
+    read_topic,
+    topic_offsets,
+    wait_caught_up,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -174,6 +183,10 @@ class Load:
                 time.sleep(0.5)
         return resent
 
+    def acked_offsets(self, partition: int) -> set[int]:
+        with self._lock:
+            return {a.offset for a in self.acks if a.partition == partition}
+
     @property
     def acked_ids(self) -> set[str]:
         return {a.event_id for a in self.acks}
@@ -277,6 +290,44 @@ def assert_exact(
             assert body["reporting"]["status"] == rep.status, where
             compared += (1 + len(body["children"])) * len(flat(body["figures"]))
     return compared
+
+
+@dataclass(frozen=True)
+class Verdict:
+    expected: Expected
+    #: figures compared with the reference
+    figures: int
+    #: acknowledged event ids the archive counts
+    counted: int
+    #: versions counted beyond one per event id
+    doubled: int
+
+
+def settle_and_check(p: Pipeline, county: str, acks: list[Ack], mid: datetime | None = None) -> Verdict:
+    """After a scenario: waits until the aggregator has caught up; checks the
+    archive against the topic (`ribao verify`); reads back what ingest
+    acknowledged; compares every figure of the county and its towns with the
+    reference, as of `mid` (default: halfway through the load) over every
+    version on the topic (what HQ saw then) and as of now over exactly the
+    acknowledged versions; and counts the archive: every acknowledged event
+    once, nothing else, nothing twice."""
+    wait_caught_up(p, timeout=300)
+    bad = [r for r in verify(p.settings, p.env["RIBAO_AGGREGATOR_ID"]) if not r.ok]
+    assert bad == [], bad
+    exp = expected_records(p.settings, acks, villages_of(p, county))
+    assert exp.unacknowledged_ids == set(), "records on the topic whose event id was never acknowledged"
+    if mid is None:
+        times = sorted(r.recorded_at for r in exp.acknowledged)
+        mid = times[len(times) // 2]
+    compared = assert_exact(
+        p, county, shifted_days(today()), [(mid, exp.versions), (now(), exp.acknowledged)]
+    )
+    counts = tally(p, county)
+    acked = {a.event_id for a in acks}
+    assert acked - counts.counted == set(), "acknowledged events missing from the figures"
+    assert counts.ids - acked == set(), "events counted that ingest never acknowledged"
+    assert counts.doubled == 0, "events counted twice"
+    return Verdict(exp, compared, len(counts.counted & acked), counts.doubled)
 
 
 def within(records: list[EventRecord], code: str) -> list[EventRecord]:
@@ -441,7 +492,19 @@ class Outcome:
 OUTCOMES: list[Outcome] = []
 
 
-def record_outcome(outcome: Outcome) -> None:
+def record_outcome(
+    scenario: str, acknowledged: int, verdict: Verdict, recovery_s: float, recovered: str, notes: str
+) -> None:
+    outcome = Outcome(
+        scenario,
+        acknowledged,
+        verdict.counted,
+        verdict.doubled,
+        recovery_s,
+        recovered,
+        verdict.figures,
+        notes,
+    )
     OUTCOMES.append(outcome)
     print(outcome.line())
 

@@ -101,6 +101,10 @@ class Pipeline:
             proc.kill()
             proc.wait()
 
+    def signal(self, name: str, sig: int) -> None:
+        """Sends a signal to a running service (e.g. SIGSTOP to freeze it, SIGCONT)."""
+        self.procs[name].send_signal(sig)
+
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

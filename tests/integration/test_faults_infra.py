@@ -16,21 +16,15 @@ from typing import Any
 
 import pytest
 
-from schemas.records import EventRecord
 from services.common.setup import setup
-from services.common.verify import verify
 from tests.integration.eventgen import ingest_events, shifted_days
 from tests.integration.faults import (
-    Expected,
     Load,
-    Outcome,
     PrivateInfra,
-    assert_exact,
     end_offsets,
-    expected_records,
     now,
     record_outcome,
-    tally,
+    settle_and_check,
     today,
     villages_of,
     wait_processed,
@@ -79,26 +73,6 @@ def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
     finally:
         infra.stop()
         infra.remove()
-
-
-def check_counts(p: Pipeline, county: str, acked: set[str]) -> tuple[int, int]:
-    counts = tally(p, county)
-    assert acked - counts.counted == set(), "acknowledged events missing from the figures"
-    assert counts.ids - acked == set(), "events counted that ingest never acknowledged"
-    assert counts.doubled == 0
-    return len(counts.counted & acked), counts.doubled
-
-
-def checks_at(exp: Expected, mid: datetime) -> list[tuple[datetime, list[EventRecord]]]:
-    """Figures as HQ saw them at `mid` (every version on the topic by then) and
-    now (exactly the versions ingest acknowledged)."""
-    return [(mid, exp.versions), (now(), exp.acknowledged)]
-
-
-def assert_archive_matches_topic(p: Pipeline) -> None:
-    """`ribao verify`: every offset below the committed one is archived (or a dead letter)."""
-    bad = [r for r in verify(p.settings, p.env["RIBAO_AGGREGATOR_ID"]) if not r.ok]
-    assert bad == [], bad
 
 
 #: every API read, each must answer 503 with a JSON error while ClickHouse is down
@@ -156,25 +130,15 @@ def test_clickhouse_down_for_30_seconds_during_aggregation(private: Private) -> 
     assert load.unacked == [], load.answers
     log = (p.workdir / "aggregator.log").read_text(errors="replace")
     assert "store write failed" in log or "registry look-up failed" in log  # it backed off and retried
-    wait_caught_up(p, timeout=300)
-    assert_archive_matches_topic(p)
-    exp = expected_records(p.settings, load.acks, villages)
-    assert exp.unacknowledged_ids == set()
-    compared = assert_exact(p, county, shifted_days(today()), checks_at(exp, down_at))
-    counted, doubled = check_counts(p, county, load.acked_ids)
     record_outcome(
-        Outcome(
-            "ClickHouse stopped 30 s during aggregation",
-            len(load.acked_ids),
-            counted,
-            doubled,
-            catch_up_s,
-            f"restart until committed past the restart; API 200 after {api_s:.1f} s",
-            compared,
-            f"{sum(answers.values())} API reads while down: all 503 store_unavailable; committed offsets "
-            f"held at {sum(committed_down.values())} while the topic grew "
-            f"{sum(ends_up.values()) - sum(ends_down.values())} records",
-        )
+        "ClickHouse stopped 30 s during aggregation",
+        len(load.acked_ids),
+        settle_and_check(p, county, load.acks, mid=down_at),
+        catch_up_s,
+        f"restart until committed past the restart; API 200 after {api_s:.1f} s",
+        f"{sum(answers.values())} API reads while down: all 503 store_unavailable; committed offsets "
+        f"held at {sum(committed_down.values())} while the topic grew "
+        f"{sum(ends_up.values()) - sum(ends_down.values())} records",
     )
 
 
@@ -203,25 +167,16 @@ def test_kafka_down_during_ingest(private: Private) -> None:
         load.stop()
     assert during.get("503", 0) > 0 and set(during) <= {"503", "202"}, during  # 503, never 500
     assert resent > 0
-    wait_caught_up(p, timeout=300)
-    assert_archive_matches_topic(p)
-    exp = expected_records(p.settings, load.acks, villages)
-    assert exp.unacknowledged_ids == set()
-    compared = assert_exact(p, county, shifted_days(today()), checks_at(exp, down_at))
-    counted, doubled = check_counts(p, county, load.acked_ids)
+    verdict = settle_and_check(p, county, load.acks, mid=down_at)
     record_outcome(
-        Outcome(
-            "Kafka stopped during ingest",
-            len(load.acked_ids),
-            counted,
-            doubled,
-            recovery,
-            f"restart until resends acknowledged and folded; first 202 after {ingest_s:.1f} s",
-            compared,
-            f"answers while down {during}; {resent} events resent with the same ids, "
-            f"{len(exp.versions) - len(exp.acknowledged)} of them had reached the topic "
-            "unacknowledged (counted once)",
-        )
+        "Kafka stopped during ingest",
+        len(load.acked_ids),
+        verdict,
+        recovery,
+        f"restart until resends acknowledged and folded; first 202 after {ingest_s:.1f} s",
+        f"answers while down {during}; {resent} events resent with the same ids, "
+        f"{len(verdict.expected.versions) - len(verdict.expected.acknowledged)} of them had reached "
+        "the topic unacknowledged (counted once)",
     )
 
 
@@ -269,25 +224,13 @@ def test_whole_stack_restarted_from_its_data_folders(private: Private) -> None:
     finally:
         load2.stop()
     assert load2.unacked == [], load2.answers
-    wait_caught_up(p, timeout=300)
-    assert_archive_matches_topic(p)
     acks = load.acks + load2.acks
-    exp = expected_records(p.settings, acks, villages)
-    assert exp.unacknowledged_ids == set()
-    mid = datetime.fromisoformat(as_of)
-    compared = assert_exact(p, county, days, checks_at(exp, mid))
-    acked = load.acked_ids | load2.acked_ids
-    counted, doubled = check_counts(p, county, acked)
     record_outcome(
-        Outcome(
-            "whole stack stopped and started again",
-            len(acked),
-            counted,
-            doubled,
-            accepting_s,
-            f"start of Kafka until ingest accepted again; services ready after {ready_s:.1f} s",
-            compared,
-            f"{len(before)} reports (daily with children, zero, dead letters) of 4 counties identical "
-            f"before and after; {len(load2.acked_ids)} events accepted after the restart",
-        )
+        "whole stack stopped and started again",
+        len({a.event_id for a in acks}),
+        settle_and_check(p, county, acks, mid=datetime.fromisoformat(as_of)),
+        accepting_s,
+        f"start of Kafka until ingest accepted again; services ready after {ready_s:.1f} s",
+        f"{len(before)} reports (daily with children, zero, dead letters) of 4 counties identical "
+        f"before and after; {len(load2.acked_ids)} events accepted after the restart",
     )
