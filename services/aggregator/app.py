@@ -2,28 +2,36 @@
 
 At-least-once with idempotent effects: a batch's offsets are acknowledged to
 Faust (and so become committable) only after every row of the batch is in
-ClickHouse; a redelivered batch rewrites the same rows (see fold.py, store.py).
-The agent only decodes, calls the fold, and writes.
+ClickHouse and every dead letter is on the dead-letter topic; a redelivered
+batch rewrites the same rows (see fold.py, store.py, dead_letters.py). The
+agent only decodes, checks jurisdictions against the registry, calls the fold,
+and writes; a failed look-up or write is retried with back-off, never skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
-from collections.abc import AsyncIterable
-from typing import Any
+from collections.abc import AsyncIterable, Callable
+from functools import partial
+from typing import Any, TypeVar
 
 import faust
 import mode
 
+from schemas.records import EventRecord
 from services.aggregator.config import AggregatorSettings
+from services.aggregator.dead_letters import DeadLetter, DeadLetterSink, Message, split_unknown
 from services.aggregator.decode import decode_record
 from services.aggregator.errors import PoisonRecord
-from services.aggregator.fold import Effects, TopicPosition, fold
+from services.aggregator.fold import TopicPosition, fold
 from services.aggregator.store import Store
 
 log = logging.getLogger("ribao.aggregator")
+T = TypeVar("T")
 
 
 def _broker_urls(bootstrap: str) -> list[str]:
@@ -44,6 +52,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         topic_allow_declare=False,
         topic_disable_leader=True,
         web_enabled=False,
+        # names the process in the consumer group (kafka-consumer-groups --describe, member ids)
+        broker_client_id=f"{settings.aggregator_id}-{socket.gethostname()}-{os.getpid()}",
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
@@ -60,17 +70,17 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         internal=False,
     )
     store = Store(settings)
+    sink = DeadLetterSink(settings)
 
-    async def write(batch: list[Effects], dead: list[tuple[int, int, bytes, str]]) -> None:
-        """Writes until it succeeds: the offsets wait, nothing is skipped."""
+    async def retrying(what: str, call: Callable[[], T]) -> T:
+        """Runs `call` until it succeeds: the offsets wait, nothing is skipped."""
         delay = settings.retry_initial_s
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await loop.run_in_executor(None, store.write_all, batch, dead)
-                return
-            except Exception as exc:  # any store failure: back off and retry, never ack
-                log.warning("store write failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+                return await loop.run_in_executor(None, call)
+            except Exception as exc:  # any store or broker failure: back off and retry, never ack
+                log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, settings.retry_max_s)
 
@@ -82,18 +92,28 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
             settings.batch_max, within=settings.batch_within_s
         ):
             started = time.perf_counter()
-            batch: list[Effects] = []
-            dead: list[tuple[int, int, bytes, str]] = []
+            decoded: list[tuple[Message, EventRecord]] = []
+            dead: list[DeadLetter] = []
             for event in events:
-                msg = event.message
-                raw = msg.value
+                m = event.message
+                msg = Message(m.partition, m.offset, m.key, m.value)
                 try:
-                    record = decode_record(raw)
-                    batch.append(fold(record, raw, TopicPosition(msg.partition, msg.offset)))
+                    decoded.append((msg, decode_record(msg.value)))
                 except PoisonRecord as exc:
-                    log.error("dead letter at partition %d offset %d: %s", msg.partition, msg.offset, exc)
-                    dead.append((msg.partition, msg.offset, raw or b"", str(exc)))
-            await write(batch, dead)
+                    dead.append(DeadLetter(msg.partition, msg.offset, msg.key, msg.value, str(exc)))
+            codes = {record.event.jurisdiction for _, record in decoded}
+            unknown = await retrying("registry look-up", partial(store.unknown_codes, codes))
+            known, unregistered = split_unknown(decoded, unknown)
+            dead += unregistered
+            batch = [
+                fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset))
+                for msg, record in known
+            ]
+            for d in dead:
+                log.error("dead letter at partition %d offset %d: %s", d.partition, d.offset, d.error)
+            if dead:
+                await retrying("dead-letter topic", partial(sink.publish, dead))
+            await retrying("store write", partial(store.write_all, batch, dead))
             for event in events:
                 await stream.ack(event)  # type: ignore[attr-defined]
             log.info(

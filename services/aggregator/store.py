@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any
 
+from services.aggregator.dead_letters import DeadLetter
+from services.aggregator.errors import AggregatorError
 from services.aggregator.fold import (
     ArchiveRow,
     DuplicateRow,
@@ -31,6 +33,10 @@ def _columns(cls: type) -> str:
 
 def _rows(items: list[Any]) -> list[tuple[Any, ...]]:
     return [tuple(vars(item).values()) for item in items]
+
+
+class RegistryNotLoaded(AggregatorError):
+    """The `divisions` table is empty: no code can be judged unknown."""
 
 
 @dataclass(frozen=True)
@@ -75,15 +81,30 @@ class Store:
             )
         return WriteStats(len(archive), len(facts), len(retractions), len(dups))
 
-    def write_all(self, batch: list[Effects], dead: list[tuple[int, int, bytes, str]]) -> WriteStats:
+    def write_all(self, batch: list[Effects], dead: list[DeadLetter]) -> WriteStats:
         """Writes a batch's rows and its dead letters."""
         if dead:
             now_us = time.time_ns() // 1000
             self._ch.execute(
                 "INSERT INTO dead_letters (kafka_partition, kafka_offset, record, error, detected_us) VALUES",
-                [(p, o, raw.decode("utf-8", "replace"), err, now_us) for p, o, raw, err in dead],
+                [
+                    (d.partition, d.offset, (d.value or b"").decode("utf-8", "replace"), d.error, now_us)
+                    for d in dead
+                ],
             )
         return self.write(batch)
+
+    def unknown_codes(self, codes: set[str]) -> set[str]:
+        """The codes that are not in the registry (the `divisions` table)."""
+        if not codes:
+            return set()
+        rows = self._ch.execute(
+            "SELECT DISTINCT code FROM divisions WHERE code IN %(codes)s", {"codes": tuple(sorted(codes))}
+        )
+        unknown = codes - {r[0] for r in rows}
+        if unknown and not self._ch.execute("SELECT count() FROM divisions")[0][0]:
+            raise RegistryNotLoaded("the divisions table is empty: load the registry (ribao setup)")
+        return unknown
 
     def ping(self) -> None:
         self._ch.execute("SELECT 1")

@@ -23,6 +23,8 @@ class CommonSettings(BaseSettings):
     dev_mode: bool = False
     kafka_bootstrap: str = "127.0.0.1:9092"
     events_topic: str = Field("ribao.events.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    #: where the aggregator moves records that are not valid events (empty: `<events_topic>.dead`)
+    dead_letter_topic: str = Field("", pattern=r"^[A-Za-z0-9._-]{0,200}$")
     clickhouse_host: str = "127.0.0.1"
     clickhouse_port: int = Field(9000, ge=1, le=65535)
     clickhouse_database: str = Field("ribao", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -60,3 +62,7 @@ class CommonSettings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def dead_letters_topic(self) -> str:
+        return self.dead_letter_topic or f"{self.events_topic}.dead"

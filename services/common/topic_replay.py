@@ -8,6 +8,7 @@ after being stamped), and keeps the records with `recorded_at <= T`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,8 @@ def read_until(
     settings: CommonSettings, as_of: datetime, progress: Callable[[int], None] | None = None
 ) -> tuple[int, Iterator[TopicRecord]]:
     """(how many messages will be read, the records recorded by `as_of`). Messages
-    that are not valid records (dead letters) are skipped."""
+    that are not valid records (dead letters) are skipped; so are the valid
+    records the aggregator moved to the dead-letter topic (see `dead_positions`)."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, consumer_timeout_ms=10_000
     )
@@ -44,6 +46,7 @@ def read_until(
     total = sum(max(0, stops[tp] - starts[tp]) for tp in tps)
     for tp in tps:
         consumer.seek(tp, starts[tp])
+    dead = dead_positions(settings)
 
     def records() -> Iterator[TopicRecord]:
         try:
@@ -61,7 +64,7 @@ def read_until(
                             rec = EventRecord.from_json(msg.value)
                         except (ValidationError, ValueError):
                             continue
-                        if rec.recorded_at <= as_of:
+                        if rec.recorded_at <= as_of and (tp.partition, msg.offset) not in dead:
                             yield TopicRecord(tp.partition, msg.offset, rec)
                     if consumer.position(tp) >= stops[tp] or (
                         messages and messages[-1].offset >= stops[tp] - 1
@@ -74,3 +77,34 @@ def read_until(
             consumer.close()
 
     return total, records()
+
+
+def dead_positions(settings: CommonSettings) -> set[tuple[int, int]]:
+    """(partition, offset) of every events-topic record on the dead-letter topic
+    (from its `ribao.source.*` headers): records never folded, such as a valid
+    event whose jurisdiction is not in the registry."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, consumer_timeout_ms=5_000
+    )
+    try:
+        parts = consumer.partitions_for_topic(settings.dead_letters_topic) or set()
+        tps = [TopicPartition(settings.dead_letters_topic, p) for p in sorted(parts)]
+        if not tps:
+            return set()
+        consumer.assign(tps)
+        ends = consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek_to_beginning(tp)
+        out: set[tuple[int, int]] = set()
+        deadline = time.monotonic() + 120
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {settings.dead_letters_topic} took over 120 s")
+            for messages in consumer.poll(timeout_ms=1000, max_records=5000).values():
+                for msg in messages:
+                    headers = dict(msg.headers or [])
+                    if headers.get("ribao.source.topic") == settings.events_topic.encode():
+                        out.add((int(headers["ribao.source.partition"]), int(headers["ribao.source.offset"])))
+        return out
+    finally:
+        consumer.close()

@@ -1,4 +1,5 @@
-"""The events topic: created once, at least 6 partitions, kept forever."""
+"""The events topic: created once, at least 6 partitions, kept forever; and the
+dead-letter topic beside it (records the aggregator could not fold)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,21 @@ def ensure_events_topic(
         admin.close()
 
 
+def ensure_dead_letter_topic(settings: CommonSettings, replication: int = 1) -> str:
+    """Creates the dead-letter topic if missing (one partition, kept forever)."""
+    name = settings.dead_letters_topic
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
+    )
+    try:
+        admin.create_topics([NewTopic(name, 1, replication, topic_configs=TOPIC_CONFIG)])
+        return f"created topic {name} (dead letters)"
+    except TopicAlreadyExistsError:
+        return f"topic {name} exists (dead letters)"
+    finally:
+        admin.close()
+
+
 def _config_value(responses: object, name: str) -> str | None:
     for response in responses if isinstance(responses, list) else [responses]:
         for resource in getattr(response, "resources", []):
@@ -64,9 +80,9 @@ def _config_value(responses: object, name: str) -> str | None:
     return None
 
 
-def delete_topic(settings: CommonSettings, topic: str) -> None:
+def delete_topic(settings: CommonSettings, *topics: str) -> None:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup")
     try:
-        admin.delete_topics([topic])
+        admin.delete_topics(list(topics))
     finally:
         admin.close()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from services.common.producer import LazyProducer
 from services.ingest.config import IngestSettings
 from services.ingest.errors import BrokerUnavailable
 
@@ -27,29 +27,19 @@ class EventProducer:
 
     def __init__(self, settings: IngestSettings) -> None:
         self._settings = settings
-        self._producer: KafkaProducer | None = None
-        self._lock = threading.Lock()
+        self._producer = LazyProducer(
+            settings.kafka_bootstrap,
+            "ribao-ingest",
+            settings.produce_timeout_s,
+            linger_ms=2,
+            batch_size=256 * 1024,
+        )
 
     def _get(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                try:
-                    self._producer = KafkaProducer(
-                        bootstrap_servers=self._settings.kafka_bootstrap,
-                        client_id="ribao-ingest",
-                        acks="all",
-                        enable_idempotence=True,
-                        linger_ms=2,
-                        batch_size=256 * 1024,
-                        max_block_ms=int(self._settings.produce_timeout_s * 1000),
-                        request_timeout_ms=int(self._settings.produce_timeout_s * 1000),
-                        delivery_timeout_ms=int(self._settings.produce_timeout_s * 1000) + 1000,
-                        allow_auto_create_topics=False,
-                        bootstrap_timeout_ms=int(self._settings.produce_timeout_s * 1000),
-                    )
-                except KafkaError as exc:
-                    raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from None
-            return self._producer
+        try:
+            return self._producer.get()
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka is unreachable: {exc}") from None
 
     def publish(self, messages: list[tuple[bytes, bytes]]) -> list[Position]:
         """Sends every (key, value) and waits until the broker acknowledged all of
@@ -75,13 +65,7 @@ class EventProducer:
         return bool(parts)
 
     def _reset(self) -> None:
-        with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=1)
-            except Exception:  # closing a broken producer must not mask the real error
-                log.debug("closing the producer failed", exc_info=True)
+        self._producer.reset()
 
     def close(self) -> None:
         self._reset()

@@ -31,4 +31,20 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         client(p.settings, database="default").execute(
             f"DROP DATABASE IF EXISTS {p.settings.clickhouse_database}"
         )
-        delete_topic(p.settings, p.settings.events_topic)
+        delete_topic(p.settings, p.settings.events_topic, p.settings.dead_letters_topic)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The fault suite's table: one row per scenario that ran."""
+    from tests.integration.faults import OUTCOMES, table
+
+    if not OUTCOMES:
+        return
+    terminalreporter.section("fault injection: acknowledged versus counted")
+    lines = list(table(OUTCOMES))
+    for line in lines:
+        terminalreporter.write_line(line)
+    if config.cache is not None:
+        path = config.cache.mkdir("faults") / "report.md"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        terminalreporter.write_line(f"(written to {path})")

@@ -6,7 +6,7 @@ target, and retractions of retractions)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -241,3 +241,46 @@ def bulk_records(seed: int, villages: list[str], n: int) -> list[EventRecord]:
         ids.append(eid)
         out.append(EventRecord.model_validate({"recorded_at": recorded, "source": "bulk", "event": event}))
     return out
+
+
+def shifted(record: EventRecord, days: int) -> dict[str, Any]:
+    """The event moved `days` later (occurred_at and a zero report's date)."""
+    event = record.event.model_dump(mode="json")
+    event["occurred_at"] = (record.event.occurred_at + timedelta(days=days)).isoformat()
+    if event["type"] == "report.zero":
+        event["data"]["report_date"] = (
+            date.fromisoformat(event["data"]["report_date"]) + timedelta(days=days)
+        ).isoformat()
+    return event
+
+
+def ingest_events(seed: int, villages: list[str], n: int, today: date) -> list[dict[str, Any]]:
+    """`bulk_records` as a sender would post them to ingest: moved so that the
+    last of DAYS is two days before `today` in the reporting timezone (ingest
+    refuses future events and zero reports older than its window), without retractions of retractions
+    (ingest refuses those within one request), and each occurred_at moved by
+    up to a second, by event id, so that no two events of a subject tie in
+    time (a tie is broken by recorded_at, which a retry changes)."""
+    records = bulk_records(seed, villages, n)
+    retractions = {r.event.event_id for r in records if r.event.type == "event.retracted"}
+    shift = _shift(today)
+    out = []
+    for rec in records:
+        if getattr(rec.event.data, "target_event_id", None) in retractions:
+            continue
+        event = shifted(rec, shift)
+        jitter = timedelta(microseconds=uuid.UUID(event["event_id"]).int % 1_000_000)
+        event["occurred_at"] = (datetime.fromisoformat(event["occurred_at"]) + jitter).isoformat()
+        out.append(event)
+    return out
+
+
+def shifted_days(today: date) -> list[str]:
+    """DAYS as `ingest_events` moved them."""
+    shift = _shift(today)
+    return [(date.fromisoformat(d) + timedelta(days=shift)).isoformat() for d in DAYS]
+
+
+def _shift(today: date) -> int:
+    # the latest bulk event occurs on the day after DAYS[-1], at 02:00
+    return (today - date.fromisoformat(DAYS[-1])).days - 2

@@ -60,11 +60,15 @@ class Pipeline:
     token: str = field(default="", repr=False)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, ready: str | None = None, timeout: float = 90, **env: str) -> None:
-        """Starts a service (`env` overrides settings); waits for `ready` when given."""
+    def start(
+        self, name: str, ready: str | None = None, timeout: float = 90, command: str = "", **env: str
+    ) -> None:
+        """Starts a service (`env` overrides settings); waits for `ready` when given.
+        `command` (default: `name`) is the `ribao` command, so that two processes
+        of one service can run under two names."""
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", name],
+            [sys.executable, "-m", "services.cli", command or name],
             env=self.env | env,
             cwd=REPO_DIR,
             stdout=log,
@@ -98,6 +102,10 @@ class Pipeline:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def signal(self, name: str, sig: int) -> None:
+        """Sends a signal to a running service (e.g. SIGSTOP to freeze it, SIGCONT)."""
+        self.procs[name].send_signal(sig)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
@@ -172,7 +180,10 @@ def poll(
     return last
 
 
-def new_pipeline(workdir: Path) -> Pipeline:
+def new_pipeline(workdir: Path, **overrides: str) -> Pipeline:
+    """A pipeline on a topic and database of its own; `overrides` are `RIBAO_*`
+    variables for every service and for the test's own settings (e.g. another
+    Kafka and ClickHouse)."""
     tag = uuid.uuid4().hex[:10]
     env = dict(os.environ)
     env.update(
@@ -189,8 +200,13 @@ def new_pipeline(workdir: Path) -> Pipeline:
             "RIBAO_RATE_LIMIT": "1000000/minute",
         }
     )
+    env.update(overrides)
     settings = CommonSettings(
-        events_topic=env["RIBAO_EVENTS_TOPIC"], clickhouse_database=env["RIBAO_CLICKHOUSE_DATABASE"]
+        **{  # type: ignore[arg-type]
+            name: env[f"RIBAO_{name.upper()}"]
+            for name in CommonSettings.model_fields
+            if f"RIBAO_{name.upper()}" in env
+        }
     )
     return Pipeline(
         settings,
@@ -256,8 +272,30 @@ def topic_size(settings: CommonSettings) -> int:
         consumer.close()
 
 
-def aggregator_lag(settings: CommonSettings, group: str) -> int:
-    """Records on the events topic that the aggregator has not committed yet."""
+def read_topic(settings: CommonSettings, topic: str, timeout: float = 60) -> list[Any]:
+    """Every record on the topic, from the beginning to the end it has now
+    (kafka-python ConsumerRecords: partition, offset, key, value, headers)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        tps = topic_partitions(consumer, topic)
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            assert time.monotonic() < deadline, f"reading {topic} took over {timeout}s"
+            for tp, messages in consumer.poll(timeout_ms=500, max_records=10_000).items():
+                out.extend(m for m in messages if m.offset < ends[tp])
+        return out
+    finally:
+        consumer.close()
+
+
+def topic_offsets(settings: CommonSettings, group: str) -> tuple[dict[int, int], dict[int, int]]:
+    """(end offset, offset the group committed) of each partition of the events topic."""
     from kafka import KafkaAdminClient, KafkaConsumer
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
@@ -266,10 +304,19 @@ def aggregator_lag(settings: CommonSettings, group: str) -> int:
         parts = topic_partitions(consumer, settings.events_topic)
         ends = consumer.end_offsets(parts)
         committed = admin.list_group_offsets({group: None}).get(group, {})
-        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
+        return (
+            {tp.partition: ends[tp] for tp in parts},
+            {tp.partition: max(0, committed[tp].offset) if tp in committed else 0 for tp in parts},
+        )
     finally:
         consumer.close()
         admin.close()
+
+
+def aggregator_lag(settings: CommonSettings, group: str) -> int:
+    """Records on the events topic that the aggregator has not committed yet."""
+    ends, committed = topic_offsets(settings, group)
+    return sum(max(0, end - committed[p]) for p, end in ends.items())
 
 
 def wait_caught_up(p: Pipeline, timeout: float = 120) -> None:

@@ -18,7 +18,7 @@ from schemas.events import parse_rfc3339
 from schemas.records import EventRecord
 from services.common import reference
 from services.common.windows import report_window
-from tests.integration.eventgen import DAYS, record_sets, relabel
+from tests.integration.eventgen import DAYS, record_sets, relabel, shifted
 from tests.integration.harness import Pipeline, produce, wait_caught_up
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -120,17 +120,6 @@ def test_figures_equal_the_reference_whatever_the_order(
     check(pipeline, copy, town_b, vb, as_ofs)
 
 
-def _recent(record: EventRecord, days: int) -> dict[str, Any]:
-    """The event moved `days` later (occurred_at and a zero report's date)."""
-    event = record.event.model_dump(mode="json")
-    event["occurred_at"] = (record.event.occurred_at + timedelta(days=days)).isoformat()
-    if event["type"] == "report.zero":
-        event["data"]["report_date"] = (
-            date.fromisoformat(event["data"]["report_date"]) + timedelta(days=days)
-        ).isoformat()
-    return event
-
-
 def _archived(p: Pipeline, villages: list[str]) -> list[EventRecord]:
     rows = p.query("SELECT record FROM events WHERE jurisdiction IN %(v)s", {"v": tuple(villages)})
     return [EventRecord.from_json(r[0].encode()) for r in rows]
@@ -163,9 +152,9 @@ def test_posting_in_any_order_and_batching_gives_the_same_figures(
         if str(getattr(r.event.data, "target_event_id", "")) not in retraction_ids
     }
     shift = (datetime.now(ZONE).date() - date(2020, 1, 31)).days  # nothing in the future
-    events_a = [_recent(rec, shift) for rec in firsts.values()]
+    events_a = [shifted(rec, shift) for rec in firsts.values()]
     events_a += [dict(e) for e in data.draw(st.lists(st.sampled_from(events_a), max_size=4), label="resends")]
-    events_b = [_recent(r, shift) for r in relabel(list(firsts.values()), va, vb)]
+    events_b = [shifted(r, shift) for r in relabel(list(firsts.values()), va, vb)]
     ids_b = {str(r.event.event_id) for r in relabel(list(firsts.values()), va, vb)}
     assert len(ids_b) == len(firsts)
     for events in (events_a, events_b):

@@ -1,4 +1,5 @@
-"""GET /v1/audit/replay: what HQ saw for (J, D) as of T, and the events behind it."""
+"""GET /v1/audit/replay: what HQ saw for (J, D) as of T, and the events behind it;
+GET /v1/audit/dead-letters: the records on the events topic that were never folded."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import ORJSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api import params, queries
+from services.api.dead_letters import dead_letters
 from services.api.errors import BadParameter
 from services.api.params import RawReportQuery
 from services.api.replay import Replay, archived_events, replay
@@ -87,3 +89,23 @@ async def get_replay(
     )
     head |= {"limit": page, "offset": skip, "events": [e.as_dict() for e in events]}
     return ORJSONResponse(head)
+
+
+@router.get("/v1/audit/dead-letters")
+async def get_dead_letters(
+    request: Request,
+    limit: str | None = Query(None, description="dead letters per page, 1..10000 (default 100)"),
+    offset: str | None = Query(None, description="dead letters to skip (default 0)"),
+) -> dict[str, Any]:
+    state: ApiState = request.app.state.api
+    page = params.bounded_int(limit, "limit", 100, 1, 10_000)
+    skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
+    total, items = await run_in_threadpool(dead_letters, state.store, page, skip)
+    return {
+        "source_topic": state.settings.events_topic,
+        "topic": state.settings.dead_letters_topic,
+        "total": total,
+        "limit": page,
+        "offset": skip,
+        "dead_letters": items,
+    }
