@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.api.config import ApiSettings
 from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
@@ -30,7 +34,15 @@ async def _api_error(_: Request, exc: Exception) -> ORJSONResponse:
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
-    app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # read the credentials now, so a store outage right after start-up
+        # still finds them cached (if the store is down now, the first request retries)
+        await run_in_threadpool(app.state.access.authenticator.ready)
+        yield
+
+    app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse, lifespan=lifespan)
     app.state.api = ApiState(settings, ReadStore(settings))
     install_error_handlers(app)
     install_access(app, settings)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.common.access import install_access
 from services.common.clock import RecordClock
@@ -73,6 +74,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         known = read_codes(settings.registry_dir)
         log.info("registry: %d codes from %s", len(known), settings.registry_dir)
+        # read the credentials now (a store outage later finds them cached)
+        await run_in_threadpool(app.state.access.authenticator.ready)
         producer = EventProducer(settings)
         app.state.ingest = IngestState(
             settings, Acceptor(settings, known, RecordClock()), producer, TargetLookup(settings)

@@ -44,7 +44,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     lines = list(table(OUTCOMES))
     for line in lines:
         terminalreporter.write_line(line)
-    if config.cache is not None:
-        path = config.cache.mkdir("faults") / "report.md"
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is not None:
+        path = cache.mkdir("faults") / "report.md"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         terminalreporter.write_line(f"(written to {path})")

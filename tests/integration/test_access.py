@@ -72,6 +72,7 @@ def test_every_protected_endpoint_needs_a_valid_token(pipeline: Pipeline) -> Non
         lambda t: p.get("/v1/reports/zero", token=t, jurisdiction=COUNTY),
         lambda t: p.get("/v1/audit/replay", token=t, jurisdiction=COUNTY),
         lambda t: p.get(f"/v1/jurisdictions/{COUNTY}", token=t),
+        lambda t: p.get("/v1/audit/dead-letters", token=t),
     ]
     for call in calls:
         for token, why in (("", "missing"), ("not-a-token", "malformed"), (fake, "unknown")):
@@ -105,6 +106,13 @@ def test_each_role_reaches_only_its_endpoints_inside_its_scope(
         in error(p.get("/v1/audit/replay", token=viewer, jurisdiction=COUNTY), 403, "forbidden")["message"]
     )
     error(p.get("/v1/audit/replay", token=auditor, jurisdiction=OTHER), 403, "forbidden")
+    # dead letters name no valid jurisdiction: only a national auditor (or admin) sees them
+    error(p.get("/v1/audit/dead-letters", token=viewer), 403, "forbidden")
+    assert (
+        "national scope" in error(p.get("/v1/audit/dead-letters", token=auditor), 403, "forbidden")["message"]
+    )
+    national = p.credential(f"auditor-all-{TAG}", "auditor", "all")
+    assert p.get("/v1/audit/dead-letters", token=national).status_code == 200
     # the registry holds no figures: every role may read it, anywhere
     for token in (reporter, viewer, auditor):
         assert p.get(f"/v1/jurisdictions/{OTHER}", token=token).status_code == 200

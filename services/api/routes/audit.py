@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import ORJSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from schemas import codes
 from services.api import params, queries
 from services.api.dead_letters import dead_letters
 from services.api.errors import BadParameter
@@ -20,7 +21,9 @@ from services.api.report import iso
 from services.api.routes.documented import UINT, documented
 from services.api.routes.query import auditor_params
 from services.api.state import ApiState
+from services.common.access import Forbidden, require
 from services.common.clock import RecordClock
+from services.common.credentials import Credential
 from services.common.windows import format_cutoff
 
 router = APIRouter()
@@ -94,9 +97,22 @@ async def get_replay(
 @router.get("/v1/audit/dead-letters")
 async def get_dead_letters(
     request: Request,
-    limit: str | None = Query(None, description="dead letters per page, 1..10000 (default 100)"),
-    offset: str | None = Query(None, description="dead letters to skip (default 0)"),
+    cred: Credential = Depends(require("auditor")),
+    limit: str | None = Query(
+        None,
+        description="dead letters per page, 1..10000 (default 100)",
+        json_schema_extra=documented(pattern=UINT),
+    ),
+    offset: str | None = Query(
+        None, description="dead letters to skip (default 0)", json_schema_extra=documented(pattern=UINT)
+    ),
 ) -> dict[str, Any]:
+    """For auditors with a national scope: a dead letter may name no valid jurisdiction."""
+    if cred.scope != codes.COUNTRY:
+        raise Forbidden(
+            "dead letters belong to no jurisdiction: they need an auditor with the national scope",
+            [{"credential": cred.name, "scope": codes.significant(cred.scope)}],
+        )
     state: ApiState = request.app.state.api
     page = params.bounded_int(limit, "limit", 100, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
