@@ -67,9 +67,11 @@ def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
         )
         setup(p.settings, report=lambda _msg: None)
         stack = Private(p, infra)
-        stack.start_services()
-        yield stack
-        stack.stop_services()
+        try:
+            stack.start_services()
+            yield stack
+        finally:
+            stack.stop_services()
     finally:
         infra.stop()
         infra.remove()
