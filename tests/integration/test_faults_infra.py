@@ -68,9 +68,11 @@ def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
         setup(p.settings, report=lambda _msg: None)
         p.token = p.credential("faults-admin", "admin", "all")
         stack = Private(p, infra)
-        stack.start_services()
-        yield stack
-        stack.stop_services()
+        try:
+            stack.start_services()
+            yield stack
+        finally:
+            stack.stop_services()
     finally:
         infra.stop()
         infra.remove()
@@ -129,6 +131,7 @@ def test_clickhouse_down_for_30_seconds_during_aggregation(private: Private) -> 
     finally:
         load.stop()
     assert load.unacked == [], load.answers
+    assert p.procs["aggregator"].poll() is None  # the same process rode it out
     log = (p.workdir / "aggregator.log").read_text(errors="replace")
     assert "store write failed" in log or "registry look-up failed" in log  # it backed off and retried
     record_outcome(
@@ -168,6 +171,7 @@ def test_kafka_down_during_ingest(private: Private) -> None:
         load.stop()
     assert during.get("503", 0) > 0 and set(during) <= {"503", "202"}, during  # 503, never 500
     assert resent > 0
+    assert p.procs["aggregator"].poll() is None  # the same process rode it out
     verdict = settle_and_check(p, county, load.acks, mid=down_at)
     record_outcome(
         "Kafka stopped during ingest",
