@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,15 @@ def _status_kib(pid: int, field: str) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def rss_mib(pid: int) -> float:
@@ -37,9 +47,22 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
         self.stage = "setup"
         self.peaks: dict[str, dict[str, float]] = {}
+        #: CPU seconds each process used during each stage
+        self.cpu: dict[str, dict[str, float]] = {}
+        self._cpu_at: dict[str, float] = {}
         self.hwm: dict[str, float] = {}
 
+    def enter(self, stage: str) -> None:
+        """Closes the current stage (its CPU seconds) and starts the next."""
+        self.sample()
+        now = {name: cpu_seconds(pid) for name, pid in self._pids().items()}
+        used = {name: round(t - self._cpu_at.get(name, 0.0), 2) for name, t in now.items()}
+        self.cpu[self.stage] = {k: v for k, v in used.items() if v > 0}
+        self._cpu_at = now
+        self.stage = stage
+
     def start(self) -> MemorySampler:
+        self._cpu_at = {name: cpu_seconds(pid) for name, pid in self._pids().items()}
         self._thread.start()
         return self
 
@@ -55,7 +78,7 @@ class MemorySampler:
             self.hwm[name] = max(self.hwm.get(name, 0.0), hwm_mib(pid))
 
     def stop(self) -> None:
-        self.sample()
+        self.enter("end")
         self._stop.set()
         self._thread.join(timeout=5)
 

@@ -49,6 +49,10 @@ def ratios(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _r(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
 def _n(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.1f}"
@@ -86,7 +90,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"| 1. ingest, POST /v1/events ({i['batch']}/request, {i['senders']} senders) | "
             f"{_n(i['events_per_s'])} events/s; request p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms | "
             f"kafka-producer-perf-test {_n(c.get('kafka_producer', {}).get('events_per_s'))} msg/s | "
-            f"{_n(rt.get('ingest / kafka producer'))} |"
+            f"{_r(rt.get('ingest / kafka producer'))} |"
         )
     if "aggregator" in r:
         a = r["aggregator"]
@@ -94,8 +98,8 @@ def markdown(r: dict[str, Any]) -> str:
             f"| 2. aggregator, sustained (backlog of {_n(a['events'])}) | {_n(a['events_per_s'])} events/s | "
             f"kafka-consumer-perf-test {_n(c.get('kafka_consumer', {}).get('events_per_s'))} msg/s; "
             f"ClickHouse archive insert {_n(c.get('clickhouse_insert', {}).get('rows_per_s'))} rows/s | "
-            f"{_n(rt.get('aggregator / kafka consumer'))}; "
-            f"{_n(rt.get('aggregator / clickhouse archive insert'))} |"
+            f"{_r(rt.get('aggregator / kafka consumer'))}; "
+            f"{_r(rt.get('aggregator / clickhouse archive insert'))} |"
         )
     if "freshness" in r:
         f = r["freshness"]
@@ -116,7 +120,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"| 4. replay of {p['jurisdiction']} on {p['date']} ({_n(p['events'])} events, "
             f"{p['differences']} differences) | {p['seconds']} s, {_n(p['events_per_s'])} events/s | "
             f"archive read {_n(p['ceiling_archive_read']['rows_per_s'])} rows/s | "
-            f"{_n(rt.get('replay / archive read'))} |"
+            f"{_r(rt.get('replay / archive read'))} |"
         )
     mem = r.get("memory", {})
     if mem:

@@ -97,6 +97,7 @@ def run(opts: Options, command: str) -> dict[str, Any]:
             "peak_rss_mib_by_stage": {
                 s: {k: round(v) for k, v in p.items()} for s, p in sampler.peaks.items()
             },
+            "cpu_seconds_by_stage": sampler.cpu,
             "how": "VmHWM (kernel's resident high-water mark) of each process, read from /proc before it "
             "stops; per stage: the largest VmRSS sampled twice a second. Kafka and ClickHouse are shared "
             "with other users of the machine.",
@@ -105,6 +106,10 @@ def run(opts: Options, command: str) -> dict[str, Any]:
         stack.teardown(opts.keep)
     r["meta"]["machine"]["loadavg_end"] = _loadavg()
     r["meta"]["finished"] = datetime.now(zone).isoformat(timespec="seconds")
+    cpu = sampler.cpu
+    for stage, service in (("ingest", "ingest"), ("aggregator", "aggregator")):
+        if stage in r and cpu.get(stage, {}).get(service) and r[stage].get("events"):
+            r[stage]["cpu_us_per_event"] = round(1e6 * cpu[stage][service] / r[stage]["events"], 1)
     r["targets"] = results.targets(r)
     r["ratios"] = results.ratios(r)
     return r
@@ -121,7 +126,7 @@ def _stages(
     zone: ZoneInfo,
 ) -> None:
     # 5. ceilings first, on a machine where nothing of ours runs yet
-    sampler.stage = "ceilings"
+    sampler.enter("ceilings")
     say(f"ceilings: kafka-producer-perf-test, {opts.ceiling_records:,} records of {record_bytes} bytes")
     topic = f"ribao.bench.{stack.tag}.ceiling"
     stack.extra_topics.append(topic)
@@ -136,7 +141,7 @@ def _stages(
     say(f"  {c['clickhouse_insert']['rows_per_s']:,} rows/s")
     r["ceilings"] = c
 
-    sampler.stage = "preload"
+    sampler.enter("preload")
     say("starting ingest and api")
     stack.start("ingest")
     stack.start("api")
@@ -157,7 +162,7 @@ def _stages(
         r["preload"] = pre
     say(f"  {summary.total:,} events generated ({pre['events']:,} preloaded)")
 
-    sampler.stage = "ingest"
+    sampler.enter("ingest")
     say(f"1. ingest: {len(http_events):,} events, {opts.batch} per request, {opts.senders} senders")
     requests = ingest.bodies(http_events, opts.batch)
     del http_events
@@ -165,12 +170,12 @@ def _stages(
     del requests
     say(f"  {r['ingest']['events_per_s']:,} events/s, p99 {r['ingest']['request_latency']['p99_ms']} ms")
 
-    sampler.stage = "aggregator"
+    sampler.enter("aggregator")
     say("2. aggregator: started on the backlog")
     r["aggregator"] = aggregator.run(stack, timeout=max(600.0, summary.total / 500))
     say(f"  {r['aggregator']['events_per_s']:,} events/s")
 
-    sampler.stage = "freshness"
+    sampler.enter("freshness")
     say(f"2. freshness: {opts.offered_rate:,} events/s offered for {opts.freshness_seconds:.0f}s")
     r["freshness"] = freshness.run(stack, region, opts.offered_rate, opts.freshness_seconds, zone, opts.seed)
     f = r["freshness"]
@@ -178,14 +183,14 @@ def _stages(
     aggregator.wait_archived(stack.settings, aggregator.topic_size(stack.settings), 1800, "catching up")
     time.sleep(1)
 
-    sampler.stage = "api"
+    sampler.enter("api")
     last_day = summary.first_day + timedelta(days=summary.days - 1)
     say(f"3. api: {opts.api_runs} runs of each view, date {last_day}")
     r["api"] = api.run(stack, region.province, last_day.isoformat(), opts.api_runs)
     for v in r["api"]["views"]:
         say(f"  {v['view']}: p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms")
 
-    sampler.stage = "replay"
+    sampler.enter("replay")
     day = (
         date.fromisoformat(opts.replay_date)
         if opts.replay_date

@@ -126,7 +126,7 @@ def _delete_groups(settings: CommonSettings, groups: list[str]) -> None:
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-bench")
     try:
-        admin.delete_consumer_groups(groups)
+        admin.delete_groups(groups)
     except Exception as exc:  # groups that never committed
         print(f"  (consumer groups: {type(exc).__name__})")
     finally:
