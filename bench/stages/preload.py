@@ -17,6 +17,7 @@ from bench.records import record_key, record_value
 from bench.stages.progress import Progress
 from services.common.config import CommonSettings
 from services.ingest.config import DEV_HMAC_KEY
+from services.ingest.producer import CachedKeyPartitioner
 
 
 def split_and_preload(
@@ -43,6 +44,7 @@ def split_and_preload(
                     client_id="ribao-bench-preload",
                     acks="all",
                     enable_idempotence=True,
+                    partitioner=CachedKeyPartitioner(),
                     linger_ms=20,
                     batch_size=1024 * 1024,
                     max_request_size=4 * 1024 * 1024,
