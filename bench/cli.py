@@ -34,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--http-events", type=int, help="of which the last N go through POST /v1/events")
     run.add_argument("--batch", type=int, help="events per POST /v1/events request")
     run.add_argument("--senders", type=int, help="concurrent senders in the ingest stage")
+    run.add_argument("--aggregators", type=int, help="aggregator workers (one consumer group)")
     run.add_argument("--offered-rate", type=int, help="events/s offered while freshness is measured")
     run.add_argument("--freshness-seconds", type=float, help="how long the offered load lasts")
     run.add_argument("--api-runs", type=int, help="timed runs of each API view")
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
         help=f"bearer token for ingest and API (env {http.TOKEN_ENV})",
     )
     run.add_argument("--out", type=Path, help="results file (JSON; the table goes next to it as .md)")
+    run.add_argument("--note", help="a remark for the results, e.g. what else ran on the machine")
     run.add_argument("--keep", action="store_true", help="keep the database, topics and logs")
     return p
 
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         http_events=args.http_events,
         batch=args.batch,
         senders=args.senders,
+        aggregators=args.aggregators,
         offered_rate=args.offered_rate,
         freshness_seconds=args.freshness_seconds,
         api_runs=args.api_runs,
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         token=args.token,
         out=args.out,
         keep=args.keep or None,
+        note=args.note,
     )
     if args.quick and args.events is not None and args.http_events is None:
         opts = opts.with_overrides(http_events=opts.events)

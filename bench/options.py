@@ -25,6 +25,8 @@ class Options:
     batch: int
     senders: int
     #: offered load (events/s through POST /v1/events) while freshness is measured
+    #: aggregator workers (processes of one consumer group)
+    aggregators: int
     offered_rate: int
     freshness_seconds: float
     #: timed runs of each API view
@@ -38,6 +40,8 @@ class Options:
     seed: int
     #: keep the database, topics and service logs afterwards
     keep: bool
+    #: a remark for the results (e.g. what else ran on the machine)
+    note: str | None = None
 
     def with_overrides(self, **changes: object) -> Options:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
@@ -53,6 +57,7 @@ def preset(quick: bool) -> Options:
             days=30,
             batch=1000,
             senders=4,
+            aggregators=1,
             offered_rate=5000,
             freshness_seconds=20,
             api_runs=10,
@@ -71,6 +76,7 @@ def preset(quick: bool) -> Options:
         days=30,
         batch=1000,
         senders=4,
+        aggregators=1,
         offered_rate=5000,
         freshness_seconds=120,
         api_runs=50,

@@ -88,14 +88,16 @@ def markdown(r: dict[str, Any]) -> str:
         lat = i["request_latency"]
         lines.append(
             f"| 1. ingest, POST /v1/events ({i['batch']}/request, {i['senders']} senders) | "
-            f"{_n(i['events_per_s'])} events/s; request p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms | "
+            f"{_n(i['events_per_s'])} events/s; request p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms; "
+            f"{_n(i.get('cpu_us_per_event'))} µs CPU/event | "
             f"kafka-producer-perf-test {_n(c.get('kafka_producer', {}).get('events_per_s'))} msg/s | "
             f"{_r(rt.get('ingest / kafka producer'))} |"
         )
     if "aggregator" in r:
         a = r["aggregator"]
         lines.append(
-            f"| 2. aggregator, sustained (backlog of {_n(a['events'])}) | {_n(a['events_per_s'])} events/s | "
+            f"| 2. aggregator, sustained ({a.get('workers', 1)} worker(s), backlog of {_n(a['events'])}) | "
+            f"{_n(a['events_per_s'])} events/s; {_n(a.get('cpu_us_per_event'))} µs CPU/event | "
             f"kafka-consumer-perf-test {_n(c.get('kafka_consumer', {}).get('events_per_s'))} msg/s; "
             f"ClickHouse archive insert {_n(c.get('clickhouse_insert', {}).get('rows_per_s'))} rows/s | "
             f"{_r(rt.get('aggregator / kafka consumer'))}; "

@@ -79,7 +79,7 @@ def run(opts: Options, command: str) -> dict[str, Any]:
             },
             "options": {k: str(v) for k, v in vars(opts).items() if k != "token"},
         },
-        "notes": [],
+        "notes": [opts.note] if opts.note else [],
     }
     say(f"load: registry villages of province {opts.province}")
     region = load_region(settings.registry_dir, opts.province, opts.events, opts.seed)
@@ -107,9 +107,10 @@ def run(opts: Options, command: str) -> dict[str, Any]:
     r["meta"]["machine"]["loadavg_end"] = _loadavg()
     r["meta"]["finished"] = datetime.now(zone).isoformat(timespec="seconds")
     cpu = sampler.cpu
-    for stage, service in (("ingest", "ingest"), ("aggregator", "aggregator")):
-        if stage in r and cpu.get(stage, {}).get(service) and r[stage].get("events"):
-            r[stage]["cpu_us_per_event"] = round(1e6 * cpu[stage][service] / r[stage]["events"], 1)
+    for stage in ("ingest", "aggregator"):
+        used = sum(v for k, v in cpu.get(stage, {}).items() if k.startswith(stage))
+        if stage in r and used and r[stage].get("events"):
+            r[stage]["cpu_us_per_event"] = round(1e6 * used / r[stage]["events"], 1)
     r["targets"] = results.targets(r)
     r["ratios"] = results.ratios(r)
     return r
@@ -171,8 +172,8 @@ def _stages(
     say(f"  {r['ingest']['events_per_s']:,} events/s, p99 {r['ingest']['request_latency']['p99_ms']} ms")
 
     sampler.enter("aggregator")
-    say("2. aggregator: started on the backlog")
-    r["aggregator"] = aggregator.run(stack, timeout=max(600.0, summary.total / 500))
+    say(f"2. aggregator: {opts.aggregators} worker(s) started on the backlog")
+    r["aggregator"] = aggregator.run(stack, max(600.0, summary.total / 500), opts.aggregators)
     say(f"  {r['aggregator']['events_per_s']:,} events/s")
 
     sampler.enter("freshness")

@@ -54,12 +54,14 @@ class Stack:
     def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.procs.items() if p.poll() is None}
 
-    def start(self, name: str, timeout: float = 120) -> None:
-        """Starts a service; waits for /readyz (ingest, api)."""
+    def start(self, name: str, timeout: float = 120, service: str | None = None) -> None:
+        """Starts a service (`service`, default `name`; a second aggregator worker
+        is e.g. name "aggregator-2"); waits for /readyz (ingest, api)."""
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
+        env = self.env | {"RIBAO_AGGREGATOR_DATA_DIR": str(self.workdir / name)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", name],
-            env=self.env,
+            [sys.executable, "-m", "services.cli", service or name],
+            env=env,
             cwd=REPO_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -55,10 +55,11 @@ def wait_archived(
         time.sleep(0.5)
 
 
-def run(stack: Stack, timeout: float) -> dict[str, Any]:
+def run(stack: Stack, timeout: float, workers: int = 1) -> dict[str, Any]:
     target = topic_size(stack.settings)
     started = time.perf_counter()
-    stack.start("aggregator")
+    for k in range(workers):  # workers of one consumer group share the partitions
+        stack.start("aggregator" if k == 0 else f"aggregator-{k + 1}", service="aggregator")
     samples = wait_archived(stack.settings, target, timeout, "aggregator (backlog)")
     finished = samples[-1][0]
     first = next((t, n) for t, n in samples if n > 0)
@@ -70,6 +71,7 @@ def run(stack: Stack, timeout: float) -> dict[str, Any]:
         rate = target / (finished - started)
     return {
         "events": target,
+        "workers": workers,
         "startup_s": round(first[0] - started, 1),
         "seconds": round(working, 1),
         "events_per_s": round(rate),
