@@ -111,6 +111,8 @@ def run(opts: Options, command: str) -> dict[str, Any]:
         used = sum(v for k, v in cpu.get(stage, {}).items() if k.startswith(stage))
         if stage in r and used and r[stage].get("events"):
             r[stage]["cpu_us_per_event"] = round(1e6 * used / r[stage]["events"], 1)
+            server = cpu.get(stage, {}).get("clickhouse (shared)", 0.0)
+            r[stage]["clickhouse_cpu_us_per_event"] = round(1e6 * server / r[stage]["events"], 1)
     r["targets"] = results.targets(r)
     r["ratios"] = results.ratios(r)
     return r
