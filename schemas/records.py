@@ -44,6 +44,19 @@ def canonical_event(event: AnyEvent) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude_none=True)
 
 
+def json_time(ts: datetime) -> str:
+    """A datetime as pydantic writes it in JSON (UTC as `Z`)."""
+    text = ts.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def record_json(recorded_at: datetime, source: str, event: dict[str, Any]) -> bytes:
+    """`EventRecord(recorded_at=..., source=..., event=...).to_json()` for an event
+    already validated and dumped by `canonical_event`, without building (and
+    validating again) the record model: ingest's per-event path."""
+    return orjson.dumps({"recorded_at": json_time(recorded_at), "source": source, "event": event})
+
+
 def content_hash(event: AnyEvent) -> str:
     blob = orjson.dumps(canonical_event(event), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(blob).hexdigest()

@@ -52,6 +52,7 @@ class DailyQuery:
         self._store = store
         self._areas = tuple(focus_areas)
         self._sql = sql.daily_sql(len(self._areas))
+        self._subject_parts = sql.subjects(len(self._areas))[1]
 
     @staticmethod
     def empty(focus_areas: Sequence[str]) -> Figures:
@@ -86,7 +87,14 @@ class DailyQuery:
                 continue
             if grp not in out:
                 out[grp] = empty_figures(self._areas)
-            self._fill(out[grp], family, [int(v) for v in values])
+            numbers = [int(v) for v in values]
+            if family == "subjects":  # the per-subject families, one after the other
+                at = 0
+                for name, count in self._subject_parts:
+                    self._fill(out[grp], name, numbers[at : at + count])
+                    at += count
+            else:
+                self._fill(out[grp], family, numbers)
         return out, reporting
 
     def _fill(self, f: Figures, family: str, v: list[int]) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from schemas import codes
 from schemas.events import AnyEvent, EventRetracted, ScreeningRegistered, ValidationContext
-from schemas.records import EventRecord
+from schemas.records import canonical_event, record_json
 from schemas.validation import Issue, validate_event
 from services.common.clock import RecordClock
 from services.common.credentials import Credential
@@ -127,16 +127,12 @@ class Acceptor:
         prepared = []
         seen: set[str] = set()
         for index, event in events:
-            if hasattr(event, "person"):
-                event = event.model_copy(
-                    update={
-                        "person": event.person.model_copy(
-                            update={"id": pseudonymise(self._key, event.person.id)}
-                        )
-                    }
-                )
-            record = EventRecord(recorded_at=self._clock.now(), source=cred.name, event=event)
-            eid = str(event.event_id)
+            # the record as EventRecord.to_json() writes it, built from the event's
+            # canonical dump (no model copies, no second validation)
+            body = canonical_event(event)
+            if "person" in body:
+                body["person"]["id"] = pseudonymise(self._key, body["person"]["id"])
+            eid = body["event_id"]
             status: Status = "duplicate" if eid in seen else "accepted"
             seen.add(eid)
             prepared.append(
@@ -145,7 +141,7 @@ class Acceptor:
                     eid,
                     status,
                     codes.partition_key(event.jurisdiction).encode(),
-                    record.to_json(),
+                    record_json(self._clock.now(), cred.name, body),
                 )
             )
         return prepared

@@ -191,3 +191,58 @@ def test_a_retraction_needs_a_scope_covering_its_known_target() -> None:
     asked.clear()
     acceptor().prepare([retraction(far)], [], ADMIN, archive)
     assert asked == []
+
+
+def test_prepared_record_is_what_the_record_model_writes() -> None:
+    """The per-event fast path writes exactly EventRecord(...).to_json()."""
+    key = IngestSettings(dev_mode=True).hmac_key_bytes()
+    venue = event(type="venue.closed", venue={"id": "m1", "type": "market"}, data={})
+    del venue["person"]
+    iso = event(type="isolation.started", data={"mode": "home"}, occurred_at="2020-01-28T10:00:00.25Z")
+    for us in (1_600_000_000_000_000, 1_600_000_000_120_000, 1_600_000_000_000_001):
+        for raw in (event(), venue, iso):
+            prepared = Acceptor(IngestSettings(dev_mode=True), CODES, FixedClock(us)).prepare(
+                [raw], [], ADMIN, no_targets
+            )
+            again = EventRecord.from_json(prepared[0].value)
+            assert again.to_json() == prepared[0].value
+            if "person" in raw:
+                assert again.event.person.id == pseudonymise(key, raw["person"]["id"])  # type: ignore[union-attr]
+
+
+class FixedClock(RecordClock):
+    def __init__(self, us: int) -> None:
+        super().__init__()
+        self._us = us
+
+    def now_us(self) -> int:
+        return self._us
+
+
+def test_cached_partitioner_agrees_with_kafka_pythons_default() -> None:
+    from kafka.partitioner.default import DefaultPartitioner
+
+    from services.ingest.producer import CachedKeyPartitioner
+
+    class Cluster:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def topics(self) -> set[str]:
+            return {"t"}
+
+        def partitions_for_topic(self, _topic: str) -> set[int]:
+            return set(range(self.n))
+
+        def available_partitions_for_topic(self, _topic: str) -> set[int]:
+            return set(range(self.n))
+
+    cached, default = CachedKeyPartitioner(), DefaultPartitioner()
+    for n in (6, 12, 6):
+        cluster = Cluster(n)
+        for county in ("340826", "370102", "110101", "420100", "650000"):
+            for _ in range(2):  # the second time from the cache
+                key = county.encode()
+                assert cached.partition("t", key, key, b"", b"", cluster) == default.partition(
+                    "t", key, key, b"", b"", cluster
+                )

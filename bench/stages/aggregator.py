@@ -1,0 +1,80 @@
+"""Stage 2a: the aggregator's sustained rate. It is started on the backlog the
+preload and the ingest stage left on the topic (nothing else running but the
+API, idle), and the archive's row count (ClickHouse part metadata, polled
+twice a second) is timed from the first rows written to the last: events/s
+while it works, start-up excluded (reported apart)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from bench.stack import Stack
+from bench.stages.progress import Progress
+from services.common.clickhouse import client
+from services.common.config import CommonSettings
+
+ROWS_SQL = """
+SELECT sum(rows) FROM system.parts
+WHERE database = %(db)s AND table = %(table)s AND active"""
+
+
+def topic_size(settings: CommonSettings) -> int:
+    """Records on the events topic (sum of the partitions' end offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        parts = consumer.partitions_for_topic(settings.events_topic) or set()
+        tps = [TopicPartition(settings.events_topic, p) for p in parts]
+        return int(sum(consumer.end_offsets(tps).values()))
+    finally:
+        consumer.close()
+
+
+def archived(settings: CommonSettings, table: str = "events") -> int:
+    rows = client(settings).execute(ROWS_SQL, {"db": settings.clickhouse_database, "table": table})
+    return int(rows[0][0] or 0)
+
+
+def wait_archived(
+    settings: CommonSettings, target: int, timeout: float, label: str
+) -> list[tuple[float, int]]:
+    """Polls the archive until it holds `target` rows; returns (time, rows) samples."""
+    samples: list[tuple[float, int]] = []
+    progress = Progress(label, target)
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = archived(settings)
+        samples.append((time.perf_counter(), rows))
+        progress.update(rows)
+        if rows >= target:
+            return samples
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label}: {rows:,} of {target:,} archived after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def run(stack: Stack, timeout: float, workers: int = 1) -> dict[str, Any]:
+    target = topic_size(stack.settings)
+    started = time.perf_counter()
+    for k in range(workers):  # workers of one consumer group share the partitions
+        stack.start("aggregator" if k == 0 else f"aggregator-{k + 1}", service="aggregator")
+    samples = wait_archived(stack.settings, target, timeout, "aggregator (backlog)")
+    finished = samples[-1][0]
+    first = next((t, n) for t, n in samples if n > 0)
+    # the first sample with rows marks the first batch written; the rows before
+    # it were written in less than one polling interval, so they are left out
+    working = finished - first[0]
+    rate = (samples[-1][1] - first[1]) / working if working > 0 else 0.0
+    if rate == 0.0:  # drained within one polling interval: count the start-up too
+        rate = target / (finished - started)
+    return {
+        "events": target,
+        "workers": workers,
+        "startup_s": round(first[0] - started, 1),
+        "seconds": round(working, 1),
+        "events_per_s": round(rate),
+        "events_per_s_with_startup": round(target / (finished - started)),
+        "facts": archived(stack.settings, "facts"),
+    }

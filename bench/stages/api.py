@@ -1,0 +1,92 @@
+"""Stage 3: API latency with the whole load in the store (aggregator idle,
+caught up). Each view is asked once to warm up, then `runs` times in a row;
+the report date is the history's last day, as of now.
+
+The village is the busiest of the load (most fact rows), the county is its
+county: the slowest of their kind."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench import http
+from bench.stack import Stack
+from bench.stages.progress import Progress
+from bench.stats import latency_summary
+from schemas import codes
+from services.common.clickhouse import client
+
+BUSIEST_SQL = """
+SELECT jurisdiction, count() AS n FROM facts
+WHERE jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s
+GROUP BY jurisdiction ORDER BY n DESC, jurisdiction LIMIT 1"""
+
+TARGETS_MS = {
+    "village daily": 50,
+    "county daily + children": 50,
+    "province daily": 300,
+    "province zero report": 300,
+    "national zero report": 1000,
+}
+
+
+def views(stack: Stack, province: str) -> list[tuple[str, str, dict[str, str]]]:
+    lo, hi = codes.subtree_range(codes.normalize(province))
+    village = client(stack.settings).execute(BUSIEST_SQL, {"lo": lo, "hi": hi})[0][0]
+    return [
+        ("village daily", "/v1/reports/daily", {"jurisdiction": village}),
+        ("county daily + children", "/v1/reports/daily", {"jurisdiction": village[:6], "children": "true"}),
+        ("province daily", "/v1/reports/daily", {"jurisdiction": province}),
+        ("province zero report", "/v1/reports/zero", {"jurisdiction": province}),
+        ("national zero report", "/v1/reports/zero", {"jurisdiction": "00"}),
+    ]
+
+
+def _facts(name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A few numbers of the answer, to show the store was not empty."""
+    if "figures" in body:
+        f = body["figures"]
+        out = {
+            "screened.cumulative": f["screened"]["cumulative"],
+            "isolation.current": f["isolation"]["current"]["total"],
+        }
+        if "children" in body:
+            out["children"] = len(body["children"])
+        return out
+    return {"expected": body["expected"], "counts": body["counts"]}
+
+
+MIN_RUNS = 5
+
+
+def run(stack: Stack, province: str, day: str, runs: int, budget_s: float = 120.0) -> dict[str, Any]:
+    """Each view `runs` times, or as many as fit in `budget_s` (at least
+    MIN_RUNS): a slow view's count says how many were timed."""
+    out: dict[str, Any] = {"date": day, "runs": runs, "budget_s_per_view": budget_s, "views": []}
+    with http.client(stack.api_url, stack.token) as c:
+        for name, path, params in views(stack, province):
+            query = {**params, "date": day}
+            first = c.get(path, params=query)
+            first.raise_for_status()
+            times = []
+            progress = Progress(f"api {name}", runs)
+            started = time.perf_counter()
+            for i in range(runs):
+                if i >= MIN_RUNS and time.perf_counter() - started > budget_s:
+                    break
+                t = time.perf_counter()
+                c.get(path, params=query).raise_for_status()
+                times.append((time.perf_counter() - t) * 1000)
+                progress.update(i + 1)
+            out["views"].append(
+                {
+                    "view": name,
+                    "path": path,
+                    "params": query,
+                    **latency_summary(times),
+                    "target_p99_ms": TARGETS_MS[name],
+                    "answer": _facts(name, first.json()),
+                }
+            )
+    return out

@@ -1,0 +1,76 @@
+"""The benchmark's load is valid, and its preload path writes what ingest writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from bench.loadgen import History, Region, live_events, probe_event
+from bench.records import SOURCE, record_key, record_value
+from schemas.records import to_micros
+from services.common.clock import RecordClock
+from services.common.credentials import Credential
+from services.ingest.acceptance import Acceptor
+from services.ingest.config import DEV_HMAC_KEY, IngestSettings
+
+ZONE = ZoneInfo("Asia/Shanghai")
+VILLAGES = tuple(f"3701020010{i:02d}" for i in range(1, 31))
+REGION = Region(
+    "37", "山东省", 30, VILLAGES, ("420100000000", "420500000000"), ("110100000000",), "110101001001"
+)
+NOW = datetime.now(UTC)
+
+
+class FixedClock(RecordClock):
+    def __init__(self, us: int) -> None:
+        super().__init__()
+        self._us = us
+
+    def now_us(self) -> int:
+        return self._us
+
+
+def poster() -> Credential:
+    """A national admin named as the preload path names its records' source."""
+    return Credential("0" * 16, SOURCE, "admin", "000000000000", "", False, 0, 0, 0)
+
+
+def _acceptor(recorded_us: int) -> Acceptor:
+    settings = IngestSettings(dev_mode=True, zero_report_window_days=40)
+    known = frozenset(VILLAGES) | {"420100000000", "420500000000", "110100000000", "110101001001"}
+    return Acceptor(settings, known, FixedClock(recorded_us))
+
+
+def test_history_has_every_kind_and_ingest_accepts_it() -> None:
+    history = History(REGION, 4000, 30, ZONE, NOW, seed=3)
+    items = list(history)
+    assert len(items) == history.summary.total
+    assert set(history.summary.by_type) >= {
+        "screening.registered",
+        "isolation.started",
+        "isolation.ended",
+        "symptom.reported",
+        "case.classified",
+        "venue.closed",
+        "venue.reopened",
+        "checkpoint.tally",
+        "report.zero",
+    }
+    # the whole history, posted now, is valid (raises InvalidEvents otherwise)
+    _acceptor(to_micros(NOW)).prepare([e for e, _ in items], [], poster(), lambda ids: {})
+
+
+def test_preload_records_are_what_ingest_writes() -> None:
+    items = list(History(REGION, 3000, 30, ZONE, NOW, seed=4))
+    items += [(e, to_micros(NOW)) for e in live_events(REGION, 300, NOW, ZONE, seed=5)]
+    items.append((probe_event(REGION, 1, NOW, ZONE, "t"), to_micros(NOW)))
+    seen_types = set()
+    for event, recorded_us in items:
+        prepared = _acceptor(recorded_us).prepare([event], [], poster(), lambda ids: {})[0]
+        assert record_key(event) == prepared.key
+        ours = record_value(event, recorded_us, DEV_HMAC_KEY)
+        assert orjson.loads(ours) == orjson.loads(prepared.value)
+        seen_types.add(event["type"])
+    assert len(seen_types) == 10
