@@ -87,7 +87,7 @@ class DeadLetterSink:
     def publish(self, dead: list[DeadLetter]) -> None:
         if not dead:
             return
-        topic = self._settings.dead_letters_topic
+        topic = self._settings.dead_letter_topic_name
         try:
             producer = self._producer.get()
             futures = [

@@ -64,5 +64,5 @@ class CommonSettings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
-    def dead_letters_topic(self) -> str:
+    def dead_letter_topic_name(self) -> str:
         return self.dead_letter_topic or f"{self.events_topic}.dead"

@@ -87,8 +87,8 @@ def dead_positions(settings: CommonSettings) -> set[tuple[int, int]]:
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, consumer_timeout_ms=5_000
     )
     try:
-        parts = consumer.partitions_for_topic(settings.dead_letters_topic) or set()
-        tps = [TopicPartition(settings.dead_letters_topic, p) for p in sorted(parts)]
+        parts = consumer.partitions_for_topic(settings.dead_letter_topic_name) or set()
+        tps = [TopicPartition(settings.dead_letter_topic_name, p) for p in sorted(parts)]
         if not tps:
             return set()
         consumer.assign(tps)
@@ -99,7 +99,7 @@ def dead_positions(settings: CommonSettings) -> set[tuple[int, int]]:
         deadline = time.monotonic() + 120
         while any(consumer.position(tp) < ends[tp] for tp in tps):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {settings.dead_letters_topic} took over 120 s")
+                raise TimeoutError(f"reading {settings.dead_letter_topic_name} took over 120 s")
             for messages in consumer.poll(timeout_ms=1000, max_records=5000).values():
                 for msg in messages:
                     headers = dict(msg.headers or [])

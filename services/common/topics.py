@@ -58,7 +58,7 @@ def ensure_events_topic(
 
 def ensure_dead_letter_topic(settings: CommonSettings, replication: int = 1) -> str:
     """Creates the dead-letter topic if missing (one partition, kept forever)."""
-    name = settings.dead_letters_topic
+    name = settings.dead_letter_topic_name
     admin = KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
     )

@@ -72,7 +72,7 @@ def test_poison_records_become_dead_letters_and_the_stream_goes_on(pipeline: Pip
             m.value,
             h["ribao.error"].decode(),
         )
-        for m in read_topic(p.settings, p.settings.dead_letters_topic)
+        for m in read_topic(p.settings, p.settings.dead_letter_topic_name)
         for h in [{k: v for k, v in m.headers}]
     }
     assert copies[(junk.partition, junk.offset)][0] == b'{"not": "an event"}'
@@ -80,7 +80,7 @@ def test_poison_records_become_dead_letters_and_the_stream_goes_on(pipeline: Pip
 
     # auditors see them
     listed = p.get("/v1/audit/dead-letters", limit="10000").json()
-    assert listed["topic"] == p.settings.dead_letters_topic and listed["total"] >= 2
+    assert listed["topic"] == p.settings.dead_letter_topic_name and listed["total"] >= 2
     by_position = {(d["partition"], d["offset"]): d for d in listed["dead_letters"]}
     assert by_position[(stray.partition, stray.offset)]["error"] == dead[1][3]
     assert by_position[(junk.partition, junk.offset)]["record"] == '{"not": "an event"}'

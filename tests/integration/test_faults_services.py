@@ -285,7 +285,7 @@ def test_poison_records_on_the_topic_under_load(pipeline: Pipeline) -> None:
     verdict = settle_and_check(p, county, load.acks)  # the stray event is not counted
     copies = {
         (int(h["ribao.source.partition"]), int(h["ribao.source.offset"])): m.value
-        for m in read_topic(p.settings, p.settings.dead_letters_topic)
+        for m in read_topic(p.settings, p.settings.dead_letter_topic_name)
         for h in [dict(m.headers)]
     }
     assert [copies.get((m.partition, m.offset), b"missing") for m in metas] == [v for _, v in poison]

@@ -119,7 +119,7 @@ async def get_dead_letters(
     total, items = await run_in_threadpool(dead_letters, state.store, page, skip)
     return {
         "source_topic": state.settings.events_topic,
-        "topic": state.settings.dead_letters_topic,
+        "topic": state.settings.dead_letter_topic_name,
         "total": total,
         "limit": page,
         "offset": skip,
