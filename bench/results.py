@@ -65,7 +65,7 @@ def markdown(r: dict[str, Any]) -> str:
     m = r["meta"]
     load = r["load"]
     lines = [
-        f"# ribao benchmark: {m['mode']} run, {m['started']}",
+        f"# ribao benchmark: {m['mode']} mode, {_n(load['events'])} events, {m['started']}",
         "",
         f"Machine: {m['machine']['cpus']} cores, {m['machine']['mem_gib']} GiB; load average "
         f"{m['machine']['loadavg_start']} at start, {m['machine']['loadavg_end']} at the end. "

@@ -114,11 +114,14 @@ class Stack:
         client(self.settings, database="default").execute(
             f"DROP DATABASE IF EXISTS {self.settings.clickhouse_database}"
         )
-        for topic in [self.settings.events_topic, *self.extra_topics]:
+        # `<events topic>.dead`: the dead-letter topic, where the aggregator has one
+        dead = f"{self.settings.events_topic}.dead"
+        for topic in [self.settings.events_topic, dead, *self.extra_topics]:
             try:
                 delete_topic(self.settings, topic)
             except Exception as exc:  # a topic that was never created
-                print(f"  (topic {topic}: {type(exc).__name__})")
+                if topic != dead:
+                    print(f"  (topic {topic}: {type(exc).__name__})")
         _delete_groups(self.settings, [self.group, *self.extra_groups])
         shutil.rmtree(self.workdir, ignore_errors=True)
 
