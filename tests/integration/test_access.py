@@ -16,8 +16,8 @@ from services.common.config import REPO_DIR
 from services.common.credentials import CredentialStore
 from tests.integration.harness import Pipeline, poll, topic_size
 
-COUNTY, OTHER = "341881", "341882"  # 宁国市, 广德市
-V_IN, V_OUT = "341881001001", "341882001001"
+COUNTY, OTHER = "360103", "360104"  # 南昌 西湖区, 青云谱区 (outside the property tests' 安徽 towns)
+V_IN, V_OUT = "360103001001", "360104002001"
 TAG = uuid.uuid4().hex[:6]
 REPORTER = f"reporter-{COUNTY}-{TAG}"
 
@@ -97,7 +97,7 @@ def test_each_role_reaches_only_its_endpoints_inside_its_scope(
             p.get("/v1/reports/daily", token=token, jurisdiction=COUNTY, children="true").status_code == 200
         )
         assert p.get("/v1/reports/zero", token=token, jurisdiction=V_IN).status_code == 200
-        for outside in (OTHER, "3418", "34"):
+        for outside in (OTHER, "3601", "36"):
             body = error(p.get("/v1/reports/daily", token=token, jurisdiction=outside), 403, "forbidden")
             assert body["details"] == [{"parameter": "jurisdiction", "code": outside, "scope": COUNTY}]
         error(p.get("/v1/reports/zero", token=token, jurisdiction=OTHER), 403, "forbidden")

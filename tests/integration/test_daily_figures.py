@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from schemas.codes import subtree_range
 from schemas.events import parse_rfc3339
 from schemas.records import EventRecord
 from services.common import reference
@@ -33,6 +34,20 @@ def towns(pipeline: Pipeline) -> Iterator[list[tuple[str, list[str]]]]:
         "GROUP BY parent HAVING count() >= 3 ORDER BY parent LIMIT 4000"
     )
     yield [(town, sorted(villages)[:3]) for town, villages in rows]
+
+
+def unused_town(p: Pipeline, towns: list[tuple[str, list[str]]]) -> tuple[str, list[str]]:
+    """The next town in which nothing has been recorded yet (other tests of the
+    session post into 安徽 too: a town of theirs would add their events)."""
+    while True:
+        town, villages = towns.pop()
+        lo, hi = subtree_range(town)
+        used = p.query(
+            "SELECT count() FROM events WHERE jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s",
+            {"lo": lo, "hi": hi},
+        )[0][0]
+        if not used:
+            return town, villages
 
 
 def daily(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) -> dict[str, Any]:
@@ -97,7 +112,7 @@ def check(
 def test_figures_equal_the_reference_whatever_the_order(
     pipeline: Pipeline, towns: list[tuple[str, list[str]]], data: st.DataObject
 ) -> None:
-    (town_a, va), (town_b, vb) = towns.pop(), towns.pop()
+    (town_a, va), (town_b, vb) = unused_town(pipeline, towns), unused_town(pipeline, towns)
     # event ids drawn by hypothesis repeat across examples: give each set its own
     records = relabel(data.draw(record_sets(va), label="records"), va, va)
     copy = relabel(records, va, vb)
@@ -138,7 +153,7 @@ def test_posting_in_any_order_and_batching_gives_the_same_figures(
     """Through ingest: the same events (with identical resends, no conflicting
     ones, whose winner depends on arrival) posted in two orders and batchings
     give the same figures as of now, and the reference's over what was archived."""
-    (town_a, va), (town_b, vb) = towns.pop(), towns.pop()
+    (town_a, va), (town_b, vb) = unused_town(pipeline, towns), unused_town(pipeline, towns)
     drawn = relabel(data.draw(record_sets(va), label="records"), va, va)
     firsts: dict[str, EventRecord] = {}
     for rec in sorted(drawn, key=lambda r: r.recorded_at):

@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.harness import Pipeline, topic_size
 
-V = "341881001003"
+V = "360103001004"
 LIMIT_BYTES, LIMIT_EVENTS = 64 * 1024, 50
 
 
@@ -99,8 +99,8 @@ def test_hostile_bodies_get_a_4xx_naming_the_problem_and_nothing_is_accepted(sma
         (event(occurred_at="2020-02-30T10:00:00+08:00"), "occurred_at"),
         (event(occurred_at="2020-02-05T10:00:00"), "occurred_at"),
         (event(occurred_at="0001-01-01T00:00:00+14:00"), "occurred_at"),
-        (event(jurisdiction="34188100100"), "jurisdiction"),
-        (event(jurisdiction="341881001003' OR '1'='1"), "jurisdiction"),
+        (event(jurisdiction="36010300100"), "jurisdiction"),
+        (event(jurisdiction="360103001004' OR '1'='1"), "jurisdiction"),
         (event(jurisdiction="990000000000"), "jurisdiction"),
         (event(type="report.zero", data={"report_date": "2020-13-01"}, person=None), "data.report_date"),
         (event(data={"category": "returnee", "origin": "42'; DROP TABLE events; --"}), "data.origin"),
@@ -121,8 +121,8 @@ def test_hostile_bodies_get_a_4xx_naming_the_problem_and_nothing_is_accepted(sma
 
 INJECTIONS = [
     "' OR 1=1 --",
-    "341881; DROP TABLE events",
-    "341881\x00",
+    "360103; DROP TABLE events",
+    "360103\x00",
     "３４",
     "9" * 5000,
     "%27",
@@ -164,7 +164,7 @@ def test_every_query_parameter_refuses_injection_and_malformed_values(pipeline: 
     for path, names in REPORT_PARAMS.items():
         for name in names:
             for value in INJECTIONS:
-                params = {"jurisdiction": "341881", "date": "2020-02-05"} | {name: value}
+                params = {"jurisdiction": "360103", "date": "2020-02-05"} | {name: value}
                 resp = p.get(path, **params)
                 assert resp.status_code == 400, (path, name, value, resp.text[:300])
                 body = error(resp, 400, "bad_parameter")
@@ -179,14 +179,14 @@ def test_every_query_parameter_refuses_injection_and_malformed_values(pipeline: 
         ],
         "cutoff": ["25:00", "12:30", "-1:00", "noon"],
         "grace_hours": ["nan", "inf", "-1", "169"],
-        "jurisdiction": ["34188", "3418810010031", "0012", ""],
+        "jurisdiction": ["36010", "3601030010041", "0012", ""],
     }
     for name, values in malformed.items():
         for value in values:
-            resp = p.get("/v1/reports/daily", **({"jurisdiction": "341881"} | {name: value}))
+            resp = p.get("/v1/reports/daily", **({"jurisdiction": "360103"} | {name: value}))
             body = error(resp, 400, "bad_parameter")
             assert body["details"][0]["parameter"] == name, (name, value, body)
-    for code in ("' OR '1'='1", "34188", "1" * 300):
+    for code in ("' OR '1'='1", "36010", "1" * 300):
         error(p.get(f"/v1/jurisdictions/{code}"), 400, "bad_parameter")
     error(p.get("/v1/jurisdictions/990000000000"), 404, "unknown_jurisdiction")
     error(p.get("/v1/reports/daily", jurisdiction="990000"), 404, "unknown_jurisdiction")

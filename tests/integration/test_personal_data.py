@@ -17,7 +17,7 @@ from tests.integration.harness import Pipeline, poll, wait_caught_up
 
 MARKER = f"PII-MARKER-{uuid.uuid4().hex}"
 KEY = f"hmac-key-marker-{uuid.uuid4().hex}"
-V_IN, V_OUT = "341881001002", "341882001002"
+V_IN, V_OUT = "360103001002", "360104002002"
 
 
 def person_event(kind: str, village: str, data: dict[str, Any], person: Any = None) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def files_under(*roots: Path) -> Iterator[Path]:
 
 
 def test_the_raw_identifier_and_the_key_are_nowhere_but_ingest(pipeline: Pipeline, keyed: Pipeline) -> None:
-    reporter = pipeline.credential(f"pii-{uuid.uuid4().hex[:6]}", "reporter", "341881")
+    reporter = pipeline.credential(f"pii-{uuid.uuid4().hex[:6]}", "reporter", "360103")
     screening = person_event("screening.registered", V_IN, {"category": "returnee"})
     isolation = person_event("isolation.started", V_IN, {"mode": "home"})
     accepted = keyed.post([screening, isolation], token=reporter)
