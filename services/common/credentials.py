@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast, get_args
 
 from schemas import codes
@@ -157,34 +157,13 @@ class CredentialStore:
 
     def rotate(self, name: str) -> tuple[Credential, str]:
         """A new secret for the same credential; the old token stops working."""
-        old, secret = self.find(name), _new_secret()
-        cred = Credential(
-            old.token_id,
-            old.name,
-            old.role,
-            old.scope,
-            hash_secret(secret),
-            old.dev,
-            old.created_us,
-            _now_us(),
-            0,
-        )
+        secret = _new_secret()
+        cred = replace(self.find(name), secret_sha256=hash_secret(secret), changed_us=_now_us())
         self._write(cred)
         return cred, f"rb_{cred.token_id}_{secret}"
 
     def revoke(self, name: str) -> Credential:
-        old = self.find(name)
         now = _now_us()
-        cred = Credential(
-            old.token_id,
-            old.name,
-            old.role,
-            old.scope,
-            old.secret_sha256,
-            old.dev,
-            old.created_us,
-            now,
-            now,
-        )
+        cred = replace(self.find(name), changed_us=now, revoked_us=now)
         self._write(cred)
         return cred

@@ -128,6 +128,17 @@ class Pipeline:
         for name in list(self.procs):
             self.stop(name)
 
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Runs a `ribao` command with this pipeline's settings; captures its output."""
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", *args],
+            env=self.env,
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     def credential(self, name: str, role: str, scope: str) -> str:
         """Creates a credential in this pipeline's database; returns its token."""
         from services.common.credentials import CredentialStore

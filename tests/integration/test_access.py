@@ -3,8 +3,6 @@ scope, the token commands, dev-mode credentials, per-credential rate limits."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from services.common.config import REPO_DIR
 from services.common.credentials import CredentialStore
 from tests.integration.harness import Pipeline, poll, topic_size
 
@@ -161,32 +158,21 @@ def test_a_retraction_needs_a_scope_covering_its_target(pipeline: Pipeline, toke
     assert p.post(retraction(V_IN, str(uuid.uuid4())), token=tokens["reporter"]).status_code == 202
 
 
-def ribao(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=p.env,
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_token_commands_create_list_rotate_and_revoke(pipeline: Pipeline) -> None:
     p = pipeline
     name = f"cli-viewer-{uuid.uuid4().hex[:6]}"
-    created = ribao(p, "token", "create", name, "--role", "viewer", "--scope", COUNTY)
+    created = p.cli("token", "create", name, "--role", "viewer", "--scope", COUNTY)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     assert p.get("/v1/reports/daily", token=token, jurisdiction=COUNTY).status_code == 200
-    listed = ribao(p, "token", "list")
+    listed = p.cli("token", "list")
     line = next(ln for ln in listed.stdout.splitlines() if ln.startswith(name))
     assert line.split("\t")[:4] == [name, "viewer", COUNTY, "active"]
     assert token.rsplit("_", 1)[1] not in listed.stdout
     stored = p.query("SELECT secret_sha256 FROM credentials WHERE name = %(n)s", {"n": name})
     assert stored and all(token.rsplit("_", 1)[1] not in row[0] for row in stored)
 
-    rotated = ribao(p, "token", "rotate", name)
+    rotated = p.cli("token", "rotate", name)
     assert rotated.returncode == 0, rotated.stderr
     new = rotated.stdout.strip()
     assert new != token
@@ -197,17 +183,17 @@ def test_token_commands_create_list_rotate_and_revoke(pipeline: Pipeline) -> Non
         timeout=20,
         what="the rotated-out token refused",
     )
-    assert ribao(p, "token", "revoke", name).returncode == 0
+    assert p.cli("token", "revoke", name).returncode == 0
     poll(
         lambda: p.get("/v1/reports/daily", token=new, jurisdiction=COUNTY).status_code,
         lambda s: s == 401,
         timeout=20,
         what="the revoked token refused",
     )
-    assert f"{name}\tviewer\t{COUNTY}\trevoked" in ribao(p, "token", "list", "--revoked").stdout
-    bad = ribao(p, "token", "create", "x", "--role", "root", "--scope", COUNTY)
+    assert f"{name}\tviewer\t{COUNTY}\trevoked" in p.cli("token", "list", "--revoked").stdout
+    bad = p.cli("token", "create", "x", "--role", "root", "--scope", COUNTY)
     assert bad.returncode == 2 and "role 'root'" in bad.stderr
-    bad = ribao(p, "token", "create", "x", "--role", "viewer", "--scope", "34082")
+    bad = p.cli("token", "create", "x", "--role", "viewer", "--scope", "34082")
     assert bad.returncode == 2 and "scope '34082'" in bad.stderr
 
 

@@ -6,7 +6,6 @@ with the store is reported exactly (endpoint and `ribao replay`)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,7 +16,6 @@ import pytest
 
 from schemas.records import EventRecord
 from services.common import reference
-from services.common.config import REPO_DIR
 from services.common.windows import report_window
 from tests.integration.harness import Pipeline, poll, produce, wait_caught_up
 
@@ -82,14 +80,7 @@ def audit(p: Pipeline, **params: Any) -> dict[str, Any]:
 
 
 def replay_cli(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "replay", "--date", DAY, "--jurisdiction", VILLAGE, *args],
-        env=p.env,
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return p.cli("replay", "--date", DAY, "--jurisdiction", VILLAGE, *args, timeout=300)
 
 
 def test_replay_lists_the_events_and_agrees_with_the_served_figures(

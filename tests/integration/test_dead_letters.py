@@ -6,15 +6,12 @@ with its source position and reason, kept in `dead_letters` and listed by
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 
 from kafka import KafkaProducer
 
 from schemas.records import EventRecord
-from services.common.config import REPO_DIR
 from tests.integration.harness import Pipeline, produce, read_topic, wait_caught_up
 
 UNKNOWN = "341825999999"  # the form of a village of 旌德县, but no such village
@@ -90,13 +87,6 @@ def test_poison_records_become_dead_letters_and_the_stream_goes_on(pipeline: Pip
     assert figures["screened"]["new"] == 1  # the event after the poison, not the stray one
 
     # the auditor's replay from the topic leaves the stray event out too (it is under 341825)
-    replay = subprocess.run(
-        [sys.executable, "-m", "services.cli", "replay", "--date", "2020-03-05", "--jurisdiction", "341825"],
-        env=p.env,
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    replay = p.cli("replay", "--date", "2020-03-05", "--jurisdiction", "341825", timeout=300)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "0 difference(s)" in replay.stdout

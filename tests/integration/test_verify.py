@@ -4,24 +4,15 @@ tampering with the archive."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 
 from schemas.records import EventRecord
-from services.common.config import REPO_DIR
 from tests.integration.harness import Pipeline, poll, produce, wait_caught_up
 
 
 def run_verify(p: Pipeline) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "verify"],
-        env=p.env,
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return p.cli("verify")
 
 
 def test_verify_reports_the_exact_offsets_that_differ(pipeline: Pipeline) -> None:

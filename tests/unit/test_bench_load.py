@@ -10,10 +10,9 @@ import orjson
 from bench.loadgen import History, Region, live_events, probe_event
 from bench.records import SOURCE, record_key, record_value
 from schemas.records import to_micros
-from services.common.clock import RecordClock
-from services.common.credentials import Credential
 from services.ingest.acceptance import Acceptor
 from services.ingest.config import DEV_HMAC_KEY, IngestSettings
+from tests.unit.support import FixedClock, credential
 
 ZONE = ZoneInfo("Asia/Shanghai")
 VILLAGES = tuple(f"3701020010{i:02d}" for i in range(1, 31))
@@ -21,20 +20,6 @@ REGION = Region(
     "37", "山东省", 30, VILLAGES, ("420100000000", "420500000000"), ("110100000000",), "110101001001"
 )
 NOW = datetime.now(UTC)
-
-
-class FixedClock(RecordClock):
-    def __init__(self, us: int) -> None:
-        super().__init__()
-        self._us = us
-
-    def now_us(self) -> int:
-        return self._us
-
-
-def poster() -> Credential:
-    """A national admin named as the preload path names its records' source."""
-    return Credential("0" * 16, SOURCE, "admin", "000000000000", "", False, 0, 0, 0)
 
 
 def _acceptor(recorded_us: int) -> Acceptor:
@@ -59,7 +44,9 @@ def test_history_has_every_kind_and_ingest_accepts_it() -> None:
         "report.zero",
     }
     # the whole history, posted now, is valid (raises InvalidEvents otherwise)
-    _acceptor(to_micros(NOW)).prepare([e for e, _ in items], [], poster(), lambda ids: {})
+    _acceptor(to_micros(NOW)).prepare(
+        [e for e, _ in items], [], credential(SOURCE, "000000000000", "admin"), lambda ids: {}
+    )
 
 
 def test_preload_records_are_what_ingest_writes() -> None:
@@ -68,7 +55,9 @@ def test_preload_records_are_what_ingest_writes() -> None:
     items.append((probe_event(REGION, 1, NOW, ZONE, "t"), to_micros(NOW)))
     seen_types = set()
     for event, recorded_us in items:
-        prepared = _acceptor(recorded_us).prepare([event], [], poster(), lambda ids: {})[0]
+        prepared = _acceptor(recorded_us).prepare(
+            [event], [], credential(SOURCE, "000000000000", "admin"), lambda ids: {}
+        )[0]
         assert record_key(event) == prepared.key
         ours = record_value(event, recorded_us, DEV_HMAC_KEY)
         assert orjson.loads(ours) == orjson.loads(prepared.value)

@@ -11,18 +11,14 @@ from pydantic import ValidationError
 from schemas.events import ScreeningRegistered
 from schemas.records import EventRecord
 from services.common.clock import RecordClock
-from services.common.credentials import Credential
 from services.ingest.acceptance import Acceptor
 from services.ingest.body import decode
 from services.ingest.config import IngestSettings
 from services.ingest.errors import BadBody, InvalidEvents, OutOfScope, TooLarge, UnsupportedMediaType
 from services.ingest.pseudonym import pseudonymise
+from tests.unit.support import FixedClock, credential
 
 CODES = frozenset({"340826103001", "340826103000", "420100000000"})
-
-
-def credential(name: str, scope: str, role: str = "reporter") -> Credential:
-    return Credential("0" * 16, name, role, scope, "", False, 0, 0, 0)  # type: ignore[arg-type]
 
 
 ADMIN = credential("admin", "000000000000", "admin")
@@ -208,15 +204,6 @@ def test_prepared_record_is_what_the_record_model_writes() -> None:
             assert again.to_json() == prepared[0].value
             if "person" in raw:
                 assert again.event.person.id == pseudonymise(key, raw["person"]["id"])  # type: ignore[union-attr]
-
-
-class FixedClock(RecordClock):
-    def __init__(self, us: int) -> None:
-        super().__init__()
-        self._us = us
-
-    def now_us(self) -> int:
-        return self._us
 
 
 def test_cached_partitioner_agrees_with_kafka_pythons_default() -> None:
