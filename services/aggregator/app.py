@@ -16,22 +16,44 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 import faust
 import mode
+import uvloop
 
 from schemas.records import EventRecord
 from services.aggregator.config import AggregatorSettings
 from services.aggregator.dead_letters import DeadLetter, DeadLetterSink, Message, split_unknown
 from services.aggregator.decode import decode_record
-from services.aggregator.errors import PoisonRecord
-from services.aggregator.fold import TopicPosition, fold
+from services.aggregator.errors import AggregatorError, PoisonRecord
+from services.aggregator.fold import Effects, TopicPosition, fold
+from services.aggregator.jurisdictions import KnownCodes
 from services.aggregator.store import Store
 
 log = logging.getLogger("ribao.aggregator")
+#: batches folded and waiting for the writer, at most
+QUEUED = 2
 T = TypeVar("T")
+
+
+@dataclass
+class Batch:
+    """A batch ready to write: its Faust events (to acknowledge), the fold's
+    rows, and its dead letters."""
+
+    events: list[Any]
+    effects: list[Effects]
+    dead: list[DeadLetter]
+    #: when its first events were taken from the stream (perf_counter)
+    started: float
+
+    def merged(self, later: Batch) -> Batch:
+        return Batch(
+            self.events + later.events, self.effects + later.effects, self.dead + later.dead, self.started
+        )
 
 
 def _broker_urls(bootstrap: str) -> list[str]:
@@ -70,6 +92,7 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         internal=False,
     )
     store = Store(settings)
+    known_codes = KnownCodes(settings)
     sink = DeadLetterSink(settings)
 
     async def retrying(what: str, call: Callable[[], T]) -> T:
@@ -84,44 +107,80 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, settings.retry_max_s)
 
+    def prepare(
+        events: list[Any],
+        decoded: list[tuple[Message, EventRecord]],
+        poison: list[DeadLetter],
+        unknown: set[str],
+        started: float,
+    ) -> Batch:
+        known, unregistered = split_unknown(decoded, unknown)
+        batch = [
+            fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset)) for msg, record in known
+        ]
+        return Batch(events, batch, poison + unregistered, started)
+
+    async def commit(stream: Any, work: Batch) -> None:
+        """Writes a batch, then acknowledges its events (their offsets become
+        committable): nothing is acknowledged before it is stored."""
+        for d in work.dead:
+            log.error("dead letter at partition %d offset %d: %s", d.partition, d.offset, d.error)
+        if work.dead:
+            await retrying("dead-letter topic", partial(sink.publish, work.dead))
+        await retrying("store write", partial(store.write_all, work.effects, work.dead))
+        for event in work.events:
+            await stream.ack(event)
+        log.info(
+            "folded %d events (%d dead) in %.0f ms",
+            len(work.effects),
+            len(work.dead),
+            (time.perf_counter() - work.started) * 1000,
+        )
+
+    async def write_loop(stream: Any, queue: asyncio.Queue[Batch]) -> None:
+        """Writes the queued batches in order, those that queued up during a
+        write as one (so a slow write is followed by a bigger one, not by many
+        small ones)."""
+        while True:
+            work = await queue.get()
+            while not queue.empty() and len(work.events) < settings.batch_max:
+                work = work.merged(queue.get_nowait())
+            await commit(stream, work)
+
     @app.agent(topic)
     async def aggregate(stream: AsyncIterable[Any]) -> None:
-        # noack() as well as noack_take: otherwise auto-ack comes back when the
-        # generator ends and unprocessed events get acknowledged.
-        async for events in stream.noack().noack_take(  # type: ignore[attr-defined]
-            settings.batch_max, within=settings.batch_within_s
-        ):
-            started = time.perf_counter()
-            decoded: list[tuple[Message, EventRecord]] = []
-            dead: list[DeadLetter] = []
-            for event in events:
-                m = event.message
-                msg = Message(m.partition, m.offset, m.key, m.value)
-                try:
-                    decoded.append((msg, decode_record(msg.value)))
-                except PoisonRecord as exc:
-                    dead.append(DeadLetter(msg.partition, msg.offset, msg.key, msg.value, str(exc)))
-            codes = {record.event.jurisdiction for _, record in decoded}
-            unknown = await retrying("registry look-up", partial(store.unknown_codes, codes))
-            known, unregistered = split_unknown(decoded, unknown)
-            dead += unregistered
-            batch = [
-                fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset))
-                for msg, record in known
-            ]
-            for d in dead:
-                log.error("dead letter at partition %d offset %d: %s", d.partition, d.offset, d.error)
-            if dead:
-                await retrying("dead-letter topic", partial(sink.publish, dead))
-            await retrying("store write", partial(store.write_all, batch, dead))
-            for event in events:
-                await stream.ack(event)  # type: ignore[attr-defined]
-            log.info(
-                "folded %d events (%d dead) in %.0f ms",
-                len(batch),
-                len(dead),
-                (time.perf_counter() - started) * 1000,
-            )
+        # Batches are decoded and folded here while the writer task writes the
+        # previous ones (the write waits on ClickHouse, off the event loop).
+        # Writes, and so acks, keep the batches' order; at most QUEUED batches
+        # wait for the writer, then this loop (and so consumption) waits too.
+        queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=QUEUED)
+        writer = asyncio.ensure_future(write_loop(stream, queue))
+        try:
+            # noack() as well as noack_take: otherwise auto-ack comes back when the
+            # generator ends and unprocessed events get acknowledged.
+            async for events in stream.noack().noack_take(  # type: ignore[attr-defined]
+                settings.batch_max, within=settings.batch_within_s
+            ):
+                started = time.perf_counter()
+                decoded: list[tuple[Message, EventRecord]] = []
+                poison: list[DeadLetter] = []
+                for event in events:
+                    m = event.message
+                    msg = Message(m.partition, m.offset, m.key, m.value)
+                    try:
+                        decoded.append((msg, decode_record(msg.value)))
+                    except PoisonRecord as exc:
+                        poison.append(DeadLetter(msg.partition, msg.offset, msg.key, msg.value, str(exc)))
+                codes = {record.event.jurisdiction for _, record in decoded}
+                unknown = await retrying("registry look-up", partial(known_codes.unknown, codes))
+                put = asyncio.ensure_future(queue.put(prepare(events, decoded, poison, unknown, started)))
+                await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+                if writer.done():
+                    put.cancel()
+                    writer.result()  # the writer's error, if it failed
+                    raise AggregatorError("the writer task stopped")
+        finally:
+            writer.cancel()  # what it had not acknowledged comes again
 
     return app
 
@@ -129,6 +188,9 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
 def run_worker(settings: AggregatorSettings | None = None) -> None:
     """Runs the aggregator in the foreground until SIGTERM/SIGINT."""
     settings = settings or AggregatorSettings()
+    # uvloop: Faust schedules several tasks per message (mode's wait_first);
+    # uvloop's C event loop runs them with far less CPU than asyncio's
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()

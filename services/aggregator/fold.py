@@ -10,6 +10,7 @@ kept in the worker: the figure queries derive it from the fact rows, as of any
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,10 +84,36 @@ class DuplicateRow:
 
 
 @dataclass(frozen=True)
+class VersionRow:
+    """A version's row in the narrow version index (`event_versions`)."""
+
+    id_key: int
+    recorded_us: int
+    content_key: int
+
+
+def id_key(event_id: str) -> int:
+    """The first 8 bytes of MD5(event_id) as a little-endian UInt64: ClickHouse's
+    `reinterpretAsUInt64(MD5(event_id))` (migration 009 backfills with it)."""
+    return int.from_bytes(hashlib.md5(event_id.encode()).digest()[:8], "little")
+
+
+def content_key(content_hash: str) -> int:
+    """The first 8 bytes of a hex content hash as a little-endian UInt64:
+    `reinterpretAsUInt64(unhex(substring(content_hash, 1, 16)))`."""
+    return int.from_bytes(bytes.fromhex(content_hash[:16]), "little")
+
+
+@dataclass(frozen=True)
 class Effects:
     archive: ArchiveRow
     facts: tuple[FactRow, ...]
     retractions: tuple[RetractionRow, ...]
+
+    @property
+    def version(self) -> VersionRow:
+        a = self.archive
+        return VersionRow(id_key(a.event_id), a.recorded_us, content_key(a.content_hash))
 
 
 def subject_of(event: AnyEvent) -> str:

@@ -17,7 +17,8 @@ from clickhouse_driver.util.escape import escape_params
 
 from schemas import codes
 from schemas.records import EventRecord
-from services.aggregator.fold import TopicPosition, fold, superseded
+from services.aggregator.fold import TopicPosition, fold, id_key, superseded
+from services.aggregator.store import CANDIDATES_SQL
 from services.api import queries
 from services.api.daily import DailyQuery, Scope
 from services.api.zero import zero_report
@@ -349,3 +350,40 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
             "340826103001",
             "340826103002",
         ]
+
+
+def test_version_index_backfill_and_check_agree_on_both_engines(tmp_path: Path) -> None:
+    """Migration 009's backfill computes the keys the aggregator computes, and
+    the version check's first step finds exactly the ids with several versions."""
+    records = _records()
+    current = Chdb(tmp_path / "chdb")
+    effects = [fold(r, r.to_json(), TopicPosition(0, i)) for i, r in enumerate(records)]
+    want_rows = sorted({(v.id_key, v.recorded_us, v.content_key) for v in (e.version for e in effects)})
+    ids: dict[str, set[tuple[int, str]]] = {}
+    for e in effects:
+        ids.setdefault(e.archive.event_id, set()).add((e.archive.recorded_us, e.archive.content_hash))
+    want_candidates = sorted(id_key(i) for i, versions in ids.items() if len(versions) > 1)
+    assert want_candidates, "the records hold resent events"
+    backfill = next(m for m in migrations() if m.version == 9).statements[-1]
+    base = CommonSettings()
+    require_services(base)
+    settings = base.model_copy(update={"clickhouse_database": f"ribao_compat_{uuid.uuid4().hex[:8]}"})
+    client(settings, database="default").execute(f"CREATE DATABASE {settings.clickhouse_database}")
+    try:
+        for engine in (Server(settings), current):
+            _check_version_index(engine, records, backfill, want_rows, want_candidates)
+    finally:
+        client(settings, database="default").execute(f"DROP DATABASE {settings.clickhouse_database}")
+
+
+def _check_version_index(
+    engine: Chdb | Server, records: list[EventRecord], backfill: str, want_rows: Rows, want: list[int]
+) -> None:
+    check = CANDIDATES_SQL.replace("IN batch_keys", "IN %(keys)s")
+    keys = tuple(sorted({id_key(str(r.event.event_id)) for r in records}))
+    _load(engine, records)  # the migration ran on an empty archive
+    assert engine.execute("SELECT count() FROM event_versions")[0][0] == 0
+    engine.execute(backfill)
+    assert sorted(engine.execute("SELECT * FROM event_versions")) == want_rows
+    got = engine.execute(check, {"keys": keys})
+    assert sorted(int(k) for (k,) in got) == want

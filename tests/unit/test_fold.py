@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from schemas.events import CheckpointTally, EventRetracted, ScreeningRegistered
 from schemas.records import EventRecord, to_micros
-from services.aggregator.fold import DuplicateRow, TopicPosition, fold, superseded
+from services.aggregator.fold import DuplicateRow, TopicPosition, content_key, fold, id_key, superseded
 
 REC = datetime(2020, 1, 28, 2, tzinfo=UTC)
 
@@ -157,3 +157,12 @@ def test_every_type_yields_its_fact_rows() -> None:
         }
     )
     assert fold(venue, venue.to_json(), TopicPosition(0, 0)).facts[0].subject == "340826103001/m1"
+
+
+def test_version_keys_are_clickhouses_md5_and_hex_prefixes() -> None:
+    # values computed by ClickHouse 18.16 and chdb: reinterpretAsUInt64(MD5('a')),
+    # reinterpretAsUInt64(unhex(substring(h, 1, 16)))
+    assert id_key("a") == 12157170054180749580
+    assert id_key("3f0c2c1e-6a1b-4c7e-9d0e-1234567890ab") == 1912809353285660056
+    h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    assert content_key(h) == 7313085519096743583
