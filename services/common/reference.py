@@ -63,10 +63,14 @@ def canonical_versions(records: Iterable[EventRecord]) -> dict[UUID, EventRecord
     for record in records:
         key = record.event.event_id
         current = best.get(key)
-        if current is None or (record.recorded_at, record.content_hash()) < (
-            current.recorded_at,
-            current.content_hash(),
-        ):
+        if current is None:
+            best[key] = record
+        elif record.recorded_at != current.recorded_at:
+            if record.recorded_at < current.recorded_at:
+                best[key] = record
+        # hashes only for a tie: a content hash is a canonical dump (the replay's
+        # costliest step when computed for every record)
+        elif record.content_hash() < current.content_hash():
             best[key] = record
     return best
 
