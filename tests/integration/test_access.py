@@ -3,8 +3,10 @@ scope, the token commands, dev-mode credentials, per-credential rate limits."""
 
 from __future__ import annotations
 
+import stat
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -237,3 +239,27 @@ def test_a_flood_from_one_credential_does_not_starve_the_others(strict: Pipeline
     posts = [s.post(screening(V_IN), token=flood).status_code for _ in range(7)]
     assert posts[:5] == [202] * 5 and set(posts[5:]) == {429}
     assert s.post(screening(V_IN), token=calm).status_code == 202
+
+
+def test_stack_up_writes_a_dev_token_for_the_owner_only_and_rotates_it(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `ribao stack up` does in dev mode (services.cli._dev_token): the
+    first time it creates the `dev-admin` credential, later it rotates it; the
+    token is printed and written to $RIBAO_HOME/dev-token, mode 0600."""
+    from services.cli import _dev_token
+    from services.common.credentials import DEV_CREDENTIAL, check_scope
+
+    monkeypatch.setenv("RIBAO_CLICKHOUSE_DATABASE", pipeline.settings.clickhouse_database)
+    first = _dev_token(tmp_path)
+    path = tmp_path / "dev-token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == first + "\n"
+    cred = CredentialStore(pipeline.settings).find(DEV_CREDENTIAL)
+    assert (cred.role, cred.scope, cred.dev) == ("admin", check_scope("all"), True)
+    assert pipeline.get(f"/v1/jurisdictions/{COUNTY}", token=first).status_code == 200
+    second = _dev_token(tmp_path)
+    assert second != first and path.read_text() == second + "\n"
+    assert pipeline.get(f"/v1/jurisdictions/{COUNTY}", token=second).status_code == 200
+    # the old token goes when the services re-read the credentials (every 5 s)
+    poll(lambda: pipeline.get(f"/v1/jurisdictions/{COUNTY}", token=first).status_code, lambda s: s == 401, 30)
