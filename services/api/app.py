@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.config import ApiSettings
 from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
+from services.api.replay_pool import ReplayPool
 from services.api.routes import audit, health, jurisdictions, reports, zero
 from services.api.state import ApiState
 from services.api.store import ReadStore
@@ -40,10 +41,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # read the credentials now, so a store outage right after start-up
         # still finds them cached (if the store is down now, the first request retries)
         await run_in_threadpool(app.state.access.authenticator.ready)
-        yield
+        try:
+            yield
+        finally:
+            app.state.api.replay_pool.close()
 
     app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse, lifespan=lifespan)
-    app.state.api = ApiState(settings, ReadStore(settings))
+    app.state.api = ApiState(settings, ReadStore(settings), ReplayPool(settings.replay_workers))
     install_error_handlers(app)
     install_access(app, settings)
     app.add_exception_handler(ApiError, _api_error)

@@ -17,6 +17,9 @@ class ApiSettings(CommonSettings):
     reporting_level: str = Field("village", pattern=r"^(province|city|county|town|village)$")
     #: focus areas of screened.by_origin: comma-separated code prefixes (湖北 42, 武汉 4201)
     focus_areas: str = "42,4201"
+    #: processes that recompute an auditor replay's chunks side by side (0: in
+    #: the API process); started at the first replay
+    replay_workers: int = Field(2, ge=0, le=64)
 
     @field_validator("focus_areas")
     @classmethod

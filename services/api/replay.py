@@ -21,6 +21,7 @@ from schemas import codes
 from schemas.records import EventRecord, from_micros
 from services.api.daily import DailyQuery, Scope
 from services.api.replay_figures import archive_params, recompute
+from services.api.replay_pool import ReplayPool
 from services.api.store import ReadStore
 from services.common import reference
 from services.common.figures import Figures, flatten
@@ -167,10 +168,11 @@ def replay(
     window: Window,
     as_of: datetime,
     deadline: datetime,
+    pool: ReplayPool | None = None,
 ) -> Replay:
     """The figures recomputed from the archive (in bounded memory, see
-    replay_figures.py) next to the served ones."""
-    replayed, status = recompute(store, focus_areas, code, day, window, as_of, deadline)
+    replay_figures.py; by `pool`'s processes when given) next to the served ones."""
+    replayed, status = recompute(store, focus_areas, code, day, window, as_of, deadline, pool)
     served, served_status, diffs = compare_with_served(
         store, focus_areas, code, day, window, as_of, deadline, replayed, status
     )

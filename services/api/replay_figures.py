@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from schemas import codes
-from schemas.records import EventRecord, from_micros, to_micros
+from schemas.records import EventRecord, to_micros
+from services.api.replay_pool import ReplayPool
 from services.api.store import ReadStore
 from services.common import reference
 from services.common.figures import Figures, empty_figures
@@ -43,7 +44,7 @@ GROUP BY event_id
 HAVING count() > 1"""
 
 EVENTS_BY_SUBJECT_SQL = f"""
-SELECT subject, record FROM events WHERE {_MINE}
+SELECT subject, event_id, recorded_us, record FROM events WHERE {_MINE}
 ORDER BY subject, event_id, recorded_us"""
 
 CHUNK = 5000
@@ -55,11 +56,41 @@ def archive_params(code: str, window: Window, as_of: datetime) -> dict[str, Any]
     return {"lo": lo, "hi": hi, "end": to_micros(window.end), "as_of": to_micros(as_of)}
 
 
-@dataclass
-class _Status:
-    first: datetime | None = None
-    activity: bool = False
-    zero: bool = False
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk's recomputation, as sent to a replay process: archived records
+    (JSON) of whole subjects, and the retractions that target them."""
+
+    records: list[str]
+    retractions: list[str]
+    code: str
+    day: date
+    window: Window
+    as_of: datetime
+    focus_areas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChunkPart:
+    """A chunk's figures and its part of J's reporting status."""
+
+    figures: Figures
+    first: datetime | None
+    activity: bool
+    zero: bool
+
+
+def chunk_part(task: ChunkTask) -> ChunkPart:
+    chunk = [EventRecord.from_json(raw.encode()) for raw in task.records]
+    mine = chunk + [EventRecord.from_json(raw.encode()) for raw in task.retractions]
+    figures = reference.daily_figures(mine, task.code, task.window, task.as_of, task.focus_areas)
+    subs = reference.submission_events(mine, task.code, task.day, task.window, task.as_of)
+    return ChunkPart(
+        figures,
+        min((s.recorded_at for s in subs), default=None),
+        any(s.event.type != "report.zero" for s in subs),
+        any(s.event.type == "report.zero" for s in subs),
+    )
 
 
 def _add(total: Any, part: Any) -> Any:
@@ -69,20 +100,19 @@ def _add(total: Any, part: Any) -> Any:
 
 
 def _chunks(
-    rows: Iterator[tuple[Any, ...]], superseded: set[tuple[str, datetime]]
-) -> Iterator[list[EventRecord]]:
-    """Records in chunks of about CHUNK, never splitting a subject (zero reports,
-    with no subject, split freely: nothing links them)."""
-    chunk: list[EventRecord] = []
+    rows: Iterator[tuple[Any, ...]], superseded: set[tuple[str, int]]
+) -> Iterator[list[tuple[str, str]]]:
+    """(event_id, record) in chunks of about CHUNK, never splitting a subject
+    (zero reports, with no subject, split freely: nothing links them)."""
+    chunk: list[tuple[str, str]] = []
     last = None
-    for subject, raw in rows:
-        record = EventRecord.from_json(raw.encode())
-        if (str(record.event.event_id), record.recorded_at) in superseded:
+    for subject, event_id, recorded_us, raw in rows:
+        if (event_id, recorded_us) in superseded:
             continue
         if len(chunk) >= CHUNK and (subject != last or subject == ""):
             yield chunk
             chunk = []
-        chunk.append(record)
+        chunk.append((event_id, raw))
         last = subject
     if chunk:
         yield chunk
@@ -96,37 +126,45 @@ def recompute(
     window: Window,
     as_of: datetime,
     deadline: datetime,
+    pool: ReplayPool | None = None,
 ) -> tuple[Figures, reference.Reporting]:
-    """(figures, J's reporting status) from the archive alone."""
+    """(figures, J's reporting status) from the archive alone; the chunks are
+    recomputed by `pool`'s processes when given."""
     params = archive_params(code, window, as_of)
-    superseded: set[tuple[str, datetime]] = set()
+    superseded: set[tuple[str, int]] = set()
     for event_id, versions in store.iterate(VERSIONS_SQL, params):
         # the same version may be stored twice (a redelivered record, not merged yet)
         _first, *later = sorted(set(versions))
-        superseded |= {(event_id, from_micros(us)) for us, _hash in later}
-    retractions = [EventRecord.from_json(r[0].encode()) for r in store.iterate(RETRACTIONS_SQL, params)]
-    retractions = [r for r in retractions if (str(r.event.event_id), r.recorded_at) not in superseded]
-    by_target: dict[str, list[EventRecord]] = {}
-    for r in retractions:
-        by_target.setdefault(str(getattr(r.event.data, "target_event_id", "")), []).append(r)
+        superseded |= {(event_id, us) for us, _hash in later}
+    by_target: dict[str, list[str]] = {}
+    for (raw,) in store.iterate(RETRACTIONS_SQL, params):
+        r = EventRecord.from_json(raw.encode())
+        if (str(r.event.event_id), to_micros(r.recorded_at)) not in superseded:
+            by_target.setdefault(str(getattr(r.event.data, "target_event_id", "")), []).append(raw)
 
+    tasks = (
+        ChunkTask(
+            [raw for _id, raw in chunk],
+            [r for event_id, _raw in chunk for r in by_target.get(event_id, [])],
+            code,
+            day,
+            window,
+            as_of,
+            focus_areas,
+        )
+        for chunk in _chunks(store.iterate(EVENTS_BY_SUBJECT_SQL, params), superseded)
+    )
     figures = empty_figures(focus_areas)
-    status = _Status()
-    for chunk in _chunks(store.iterate(EVENTS_BY_SUBJECT_SQL, params), superseded):
-        mine = chunk + [r for rec in chunk for r in by_target.get(str(rec.event.event_id), [])]
-        figures = _add(figures, reference.daily_figures(mine, code, window, as_of, focus_areas))
-        for sub in reference.submission_events(mine, code, day, window, as_of):
-            if status.first is None or sub.recorded_at < status.first:
-                status.first = sub.recorded_at
-            if sub.event.type == "report.zero":
-                status.zero = True
-            else:
-                status.activity = True
-    if status.first is None:
-        reporting = reference.Reporting("missing", None, False)
-    elif status.first > deadline:
-        reporting = reference.Reporting("late", status.first, status.activity and status.zero)
-    else:
-        on_time = "reported" if status.activity else "zero_reported"
-        reporting = reference.Reporting(on_time, status.first, status.activity and status.zero)
-    return figures, reporting
+    first: datetime | None = None
+    activity = zero = False
+    for part in (pool or ReplayPool(0)).map_unordered(chunk_part, tasks):
+        figures = _add(figures, part.figures)
+        if part.first is not None and (first is None or part.first < first):
+            first = part.first
+        activity |= part.activity
+        zero |= part.zero
+    if first is None:
+        return figures, reference.Reporting("missing", None, False)
+    if first > deadline:
+        return figures, reference.Reporting("late", first, activity and zero)
+    return figures, reference.Reporting("reported" if activity else "zero_reported", first, activity and zero)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.api.config import ApiSettings
+from services.api.replay_pool import ReplayPool
 from services.api.store import ReadStore
 
 
@@ -12,3 +13,4 @@ from services.api.store import ReadStore
 class ApiState:
     settings: ApiSettings
     store: ReadStore
+    replay_pool: ReplayPool

@@ -5,13 +5,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.events import ScreeningRegistered
-from schemas.records import EventRecord
+from schemas.records import EventRecord, to_micros
 from services.api import replay_figures
 
 T0 = datetime(2020, 1, 28, tzinfo=UTC)
 
 
-def row(subject: str, i: int, kind: str = "screening.registered") -> tuple[str, str]:
+def row(subject: str, i: int, kind: str = "screening.registered") -> tuple[str, str, int, str]:
     event: dict[str, Any] = {
         "event_id": str(uuid.uuid4()),
         "type": kind,
@@ -25,7 +25,7 @@ def row(subject: str, i: int, kind: str = "screening.registered") -> tuple[str, 
     rec = EventRecord.model_validate(
         {"recorded_at": T0 + timedelta(seconds=i), "source": "t", "event": event}
     )
-    return subject, rec.to_json().decode()
+    return subject, str(rec.event.event_id), to_micros(rec.recorded_at), rec.to_json().decode()
 
 
 def test_chunks_never_split_a_subject_and_drop_superseded_versions(monkeypatch: Any) -> None:
@@ -43,9 +43,11 @@ def test_chunks_never_split_a_subject_and_drop_superseded_versions(monkeypatch: 
         row("", 9, "report.zero"),
         row("", 10, "report.zero"),
     ]
-    dropped = EventRecord.from_json(rows[1][1].encode())
-    superseded = {(str(dropped.event.event_id), dropped.recorded_at)}
-    chunks = list(replay_figures._chunks(iter(rows), superseded))
+    superseded = {(rows[1][1], rows[1][2])}
+    chunks = [
+        [EventRecord.from_json(raw.encode()) for _id, raw in c]
+        for c in replay_figures._chunks(iter(rows), superseded)
+    ]
     subjects = [
         [r.event.person.id if isinstance(r.event, ScreeningRegistered) else None for r in c] for c in chunks
     ]

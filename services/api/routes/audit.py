@@ -35,7 +35,9 @@ def _run(state: ApiState, query: RawReportQuery) -> tuple[dict[str, Any], Replay
     q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
     code, day, hour, as_of, window = q.code, q.day, q.cutoff_hour, q.as_of, q.window
     division = queries.division(state.store, code)
-    result = replay(state.store, state.settings.focus_area_list, code, day, window, as_of, q.deadline)
+    result = replay(
+        state.store, state.settings.focus_area_list, code, day, window, as_of, q.deadline, state.replay_pool
+    )
     head = {
         "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
         "date": day.isoformat(),
