@@ -95,7 +95,7 @@ class DailyQuery:
     def _fill_slot(self, f: Figures, slot: int, k: int, count: int, new: int, in_w: int, late: int) -> None:
         """One (slot, attribute) row of the per-subject figures (see sql.Slots);
         `late`: the overdue isolations among `count`."""
-        name = self._slots.names[slot]
+        name = self._slots.names[slot - 1]
         kind, _, detail = name.partition(":")
         if name in self._slots.latest:
             attr = self._slots.latest_attrs[k - 1] if k else ""
