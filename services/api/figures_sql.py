@@ -259,15 +259,35 @@ FROM (
 ) AS u
 ANY LEFT JOIN ({REPORTING_SQL}) AS s USING grp"""
 
+#: the unit statuses, numbered from 1 in ZERO_SQL's page
+STATUSES = ("reported", "zero_reported", "late", "missing")
+_MATCH = "status IN %(statuses)s"
+
+
+def _page(values: str) -> str:
+    """One page of `values` of the units matching %(statuses)s, in code order."""
+    return (
+        f"arraySlice(arraySort((v, g) -> g, groupArrayIf({values}, {_MATCH}), groupArrayIf(grp, {_MATCH})), "
+        "%(offset)s + 1, %(limit)s)"
+    )
+
+
 #: counts per status, contradicted zero reports, the units matching
-#: %(statuses)s, and one page of them ordered by code: one pass over the join
+#: %(statuses)s, and one page of them ordered by code: one pass over the join.
+#: The page is three arrays of numbers (group, status, first submission), not
+#: tuples with names: sorting 620 k (code, name, ...) tuples took more than
+#: half of the national 零报告; the page's names are a look-up by code after.
 ZERO_SQL = f"""
 SELECT count(), countIf(status = 'reported'), countIf(status = 'zero_reported'),
     countIf(status = 'late'), countIf(status = 'missing'), countIf(contradicted),
-    countIf(status IN %(statuses)s),
-    arraySlice(arraySort(u -> u.1, groupArrayIf((code, name, status, first_us), status IN %(statuses)s)),
-               %(offset)s + 1, %(limit)s)
+    countIf({_MATCH}),
+    arraySlice(arraySort(groupArrayIf(grp, {_MATCH})), %(offset)s + 1, %(limit)s),
+    {_page(f"indexOf({_array(STATUSES)}, status)")},
+    {_page("first_us")}
 FROM ({UNITS_SQL})"""
+
+#: the names of a page's units
+NAMES_SQL = "SELECT code, any(name) FROM divisions WHERE code IN %(codes)s GROUP BY code"
 
 
 def area_params(areas: Sequence[str]) -> dict[str, str]:
