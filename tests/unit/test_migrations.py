@@ -35,6 +35,25 @@ def test_migrations_are_numbered_without_gaps_and_idempotent() -> None:
             assert idempotent or restartable, (m.name, statement)
 
 
+def test_facts_rebuild_keeps_the_key_columns() -> None:
+    """Migration 10 reorders `facts` by jurisdiction first: the same key columns,
+    so that identical rows still collapse, and the same columns."""
+    by_name = {m.name: m for m in migrations()}
+    old = next(s for s in by_name["facts"].statements if "ORDER BY" in s)
+    new = next(s for s in by_name["facts_by_jurisdiction"].statements if "ORDER BY" in s)
+
+    def key(statement: str) -> set[str]:
+        return {c.strip() for c in statement.rsplit("ORDER BY", 1)[1].strip(" ()").split(",")}
+
+    def columns(statement: str) -> list[str]:
+        body = statement.split("(", 1)[1].split(") ENGINE", 1)[0]
+        return [line.strip().rstrip(",") for line in body.splitlines() if line.strip()]
+
+    assert key(new) == key(old)
+    assert columns(new) == columns(old)
+    assert "ORDER BY (jurisdiction," in new
+
+
 def test_generated_json_schema_is_committed() -> None:
     path: Path = REPO_DIR / "schemas" / "events.v1.schema.json"
     assert path.read_text("utf-8") == render(), "run `ribao jsonschema`"
