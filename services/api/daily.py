@@ -13,8 +13,6 @@ from schemas.records import from_micros, to_micros
 from services.api import figures_sql as sql
 from services.api.store import Queryable
 from services.common.figures import (
-    CASE_MILESTONES,
-    CATEGORIES,
     CHECKPOINT_FIELDS,
     MODES,
     VENUE_TYPES,
@@ -52,7 +50,7 @@ class DailyQuery:
         self._store = store
         self._areas = tuple(focus_areas)
         self._sql = sql.daily_sql(len(self._areas))
-        self._subject_parts = sql.subjects(len(self._areas))[1]
+        self._slots = sql.Slots(len(self._areas))
 
     @staticmethod
     def empty(focus_areas: Sequence[str]) -> Figures:
@@ -79,54 +77,57 @@ class DailyQuery:
         deadline_us = to_micros(deadline)
         for family, number, values in self._store.query(self._sql, params):
             grp = str(number).zfill(scope.digits) if scope.digits else ""
-            if family == "reporting":
-                first_us, activity, zero_reported = values
-                on_time = "reported" if activity else "zero_reported"
-                status = "late" if first_us > deadline_us else on_time
-                reporting[grp] = Reporting(status, from_micros(first_us), bool(activity and zero_reported))
-                continue
             if grp not in out:
                 out[grp] = empty_figures(self._areas)
             numbers = [int(v) for v in values]
-            if family == "subjects":  # the per-subject families, one after the other
-                at = 0
-                for name, count in self._subject_parts:
-                    self._fill(out[grp], name, numbers[at : at + count])
-                    at += count
-            else:
-                self._fill(out[grp], family, numbers)
+            if family == "subjects":
+                self._fill_slot(out[grp], *numbers)
+                continue
+            # submissions: the checkpoint sums, then the reporting status
+            n = len(CHECKPOINT_FIELDS)
+            out[grp]["checkpoints"] = dict(zip(CHECKPOINT_FIELDS, numbers[:n], strict=True))
+            first_us, activity, zero_reported = numbers[n:]
+            on_time = "reported" if activity else "zero_reported"
+            status = "late" if first_us > deadline_us else on_time
+            reporting[grp] = Reporting(status, from_micros(first_us), bool(activity and zero_reported))
         return out, reporting
 
-    def _fill(self, f: Figures, family: str, v: list[int]) -> None:
-        if family == "screening":
-            s = f["screened"]
-            s["new"], s["cumulative"] = v[0], v[1]
-            for i, cat in enumerate(CATEGORIES):
-                s["by_category"][cat] = {"new": v[2 + 2 * i], "cumulative": v[3 + 2 * i]}
-            base = 2 + 2 * len(CATEGORIES)
-            for i, area in enumerate(self._areas):
-                s["by_origin"][area] = {"new": v[base + 2 * i], "cumulative": v[base + 2 * i + 1]}
-        elif family == "in_window":
-            f["symptomatic"]["new"] = v[0]
-            started = f["isolation"]["started"]
-            for i, mode in enumerate(MODES):
-                started[mode] = v[1 + i]
-            n = 1 + len(MODES)
-            started["total"], f["isolation"]["ended"]["total"] = v[n], v[n + 1]
-            f["cases"]["excluded"]["new"] = v[n + 2]
-            f["venues"]["closed"]["new"], f["venues"]["reopened"]["new"] = v[n + 3], v[n + 4]
-        elif family == "checkpoints":
-            f["checkpoints"] = dict(zip(CHECKPOINT_FIELDS, v, strict=True))
-        elif family == "isolation":
+    def _fill_slot(self, f: Figures, slot: int, k: int, count: int, new: int, in_w: int, late: int) -> None:
+        """One (slot, attribute) row of the per-subject figures (see sql.Slots);
+        `late`: the overdue isolations among `count`."""
+        name = self._slots.names[slot - 1]
+        kind, _, detail = name.partition(":")
+        if name in self._slots.latest:
+            attr = self._slots.latest_attrs[k - 1] if k else ""
+            if name == "isolation" and attr in MODES:
+                cur = f["isolation"]["current"]
+                cur[attr] += count
+                cur["total"] += count
+                f["isolation"]["overdue"] += late
+            elif name == "case" and attr == "suspected":
+                f["cases"]["suspected"]["current"] += count
+            elif name == "venue" and attr in VENUE_TYPES:
+                f["venues"]["closed"]["current"] += count
+                f["venues"]["closed_by_type"][attr] += count
+        elif name in self._slots.in_window:
             iso = f["isolation"]
-            for i, mode in enumerate(MODES):
-                iso["current"][mode] = v[i]
-            iso["current"]["total"], iso["overdue"] = v[len(MODES)], v[len(MODES) + 1]
-        elif family == "cases":
-            cases = f["cases"]
-            cases["suspected"]["current"] = v[0]
-            for i, status in enumerate(CASE_MILESTONES):
-                cases[status] = {"new": v[1 + 2 * i], "cumulative": v[2 + 2 * i]}
-        elif family == "venues":
-            f["venues"]["closed"]["current"] = v[0]
-            f["venues"]["closed_by_type"] = dict(zip(VENUE_TYPES, v[1:], strict=True))
+            if kind == "started":
+                iso["started"][detail or "total"] = in_w
+            elif name == "ended":
+                iso["ended"]["total"] = in_w
+            elif name == "symptomatic":
+                f["symptomatic"]["new"] = in_w
+            elif name == "excluded":
+                f["cases"]["excluded"]["new"] = in_w
+            else:  # venue.closed, venue.reopened
+                f["venues"][name.split(".")[1]]["new"] = in_w
+        else:
+            numbers = {"new": new, "cumulative": count}
+            if name == "screened":
+                f["screened"].update(numbers)
+            elif kind == "category":
+                f["screened"]["by_category"][detail] = numbers
+            elif kind == "area":
+                f["screened"]["by_origin"][self._areas[int(detail)]] = numbers
+            else:  # case milestones
+                f["cases"][detail] = numbers

@@ -35,20 +35,10 @@ SUBTREE = "jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s"
 GROUP = "intDiv(toUInt64(jurisdiction), %(scale)s) AS grp"
 IN_W = "occurred_us >= %(start)s AND occurred_us < %(end)s"
 BEFORE_END = "occurred_us < %(end)s"
-#: the latest event of a subject: by occurred, then recorded, then event_id
-LATEST = "(occurred_us, recorded_us, event_id)"
 
 
 def _q(name: str) -> str:
     return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _earliest(name: str, condition: str) -> tuple[str, tuple[str, str]]:
-    """(inner, (new, cumulative)) SQL for persons whose earliest row matching
-    `condition` is in W (new) and before W's end (cumulative)."""
-    inner = f"minIf(occurred_us, {condition}) AS f_{name}, countIf({condition}) > 0 AS h_{name}"
-    new = f"countIf(h_{name} AND f_{name} >= %(start)s AND f_{name} < %(end)s)"
-    return inner, (new, f"countIf(h_{name} AND f_{name} < %(end)s)")
 
 
 @dataclass(frozen=True)
@@ -71,25 +61,14 @@ class Family:
         return f"SELECT {_q(self.name)} AS family, {self.group}, [{values}] AS vals\n{self.body}"
 
 
-CHECKPOINTS = Family(
-    "checkpoints",
-    tuple(f"sumIf(v, attr = {_q(f)})" for f in CHECKPOINT_FIELDS),
-    f"""
-FROM (
-    SELECT {GROUP}, event_id, recorded_us, attr, any(value) AS v
-    FROM facts
-    WHERE kind = 'checkpoint.tally' AND {SUBTREE} AND {IN_W} AND {VISIBLE}
-    GROUP BY grp, event_id, recorded_us, attr
-)
-GROUP BY grp""",
-)
-
 #: the rows that submit for date D (contract section 5): zero reports for D, and
 #: every other event (facts hold no retractions) that occurred in W
 _SUBMITS = f"((kind = 'report.zero' AND attr = %(day)s) OR (kind != 'report.zero' AND {IN_W}))"
 
 #: per group: first submission time, whether any submission is not a zero
-#: report, whether any is one
+#: report, whether any is one. The submitting rows are a day's among a
+#: subtree's every day: PREWHERE selects them before the visibility
+#: subqueries look at them (a province's 零报告: ~40% less CPU on 18.16).
 REPORTING = Family(
     "reporting",
     (
@@ -99,11 +78,34 @@ REPORTING = Family(
     ),
     f"""
 FROM facts
-WHERE {SUBTREE} AND {_SUBMITS} AND {VISIBLE}
+PREWHERE {SUBTREE} AND {_SUBMITS}
+WHERE {VISIBLE}
 GROUP BY grp""",
     group=GROUP,
 )
 REPORTING_SQL = REPORTING.sql()
+
+#: the daily report's checkpoint sums (one row per event and count name, after
+#: collapsing redelivered rows) and its reporting status (as REPORTING) in one
+#: pass: every checkpoint row in W submits for D. One scan and one set of
+#: visibility subqueries less than two families (~10 ms of a village's report
+#: on 18.16).
+SUBMISSIONS = Family(
+    "submissions",
+    (
+        *(f"sumIf(v, kind = 'checkpoint.tally' AND attr = {_q(f)})" for f in CHECKPOINT_FIELDS),
+        *REPORTING.values,
+    ),
+    f"""
+FROM (
+    SELECT {GROUP}, kind, event_id, recorded_us, attr, any(value) AS v
+    FROM facts
+    PREWHERE {SUBTREE} AND {_SUBMITS}
+    WHERE {VISIBLE}
+    GROUP BY grp, kind, event_id, recorded_us, attr
+)
+GROUP BY grp""",
+)
 
 
 #: the kinds of the per-subject families (persons and venues)
@@ -111,83 +113,135 @@ _SUBJECT_KINDS = (
     "'screening.registered', 'symptom.reported', 'isolation.started', 'isolation.ended', "
     "'case.classified', 'venue.closed', 'venue.reopened'"
 )
-_ISO = "kind IN ('isolation.started', 'isolation.ended')"
-_VENUE = "kind IN ('venue.closed', 'venue.reopened')"
-_IN_WINDOW_FLAGS = (
-    "kind = 'symptom.reported'",
-    *(f"kind = 'isolation.started' AND attr = {_q(m)}" for m in MODES),
-    "kind = 'isolation.started'",
-    "kind = 'isolation.ended'",
-    "kind = 'case.classified' AND attr = 'excluded'",
-    "kind = 'venue.closed'",
-    "kind = 'venue.reopened'",
-)
 
 
-def subjects(areas: int) -> tuple[Family, tuple[tuple[str, int], ...]]:
-    """The five per-subject families (screening, in_window, isolation, cases,
-    venues) in one pass over the subtree's rows before W's end, grouped by
-    subject once: the same figures as the separate families, with one scan and
-    one set of visibility subqueries instead of five. Returns the family and
-    (family name, number of values) of each part of its values, in order."""
-    scr = "kind = 'screening.registered'"
-    screening_parts = [_earliest("all", scr)]
-    screening_parts += [_earliest(f"c{i}", f"{scr} AND attr = {_q(c)}") for i, c in enumerate(CATEGORIES)]
-    screening_parts += [_earliest(f"a{i}", f"{scr} AND origin LIKE %(area{i})s") for i in range(areas)]
-    case = "kind = 'case.classified'"
-    case_parts = [_earliest(f"s{i}", f"{case} AND attr = {_q(s)}") for i, s in enumerate(CASE_MILESTONES)]
-    inner = [
-        *(p[0] for p in screening_parts),
-        *(f"countIf({flag} AND {IN_W}) > 0 AS w{i}" for i, flag in enumerate(_IN_WINDOW_FLAGS)),
-        f"argMaxIf(kind, {LATEST}, {_ISO}) AS ik",
-        f"argMaxIf(attr, {LATEST}, {_ISO}) AS ia",
-        f"argMaxIf(value, {LATEST}, {_ISO}) AS iv",
-        f"argMaxIf(occurred_us, {LATEST}, {_ISO}) AS io",
-        f"argMaxIf(attr, {LATEST}, {case}) AS latest",
-        *(p[0] for p in case_parts),
-        f"argMaxIf(kind, {LATEST}, {_VENUE}) AS vk",
-        f"argMaxIf(attr, {LATEST}, {_VENUE}) AS vt",
-    ]
-    parts: list[tuple[str, tuple[str, ...]]] = [
-        ("screening", tuple(e for p in screening_parts for e in p[1])),
-        ("in_window", tuple(f"countIf(w{i})" for i in range(len(_IN_WINDOW_FLAGS)))),
-        (
-            "isolation",
-            (
-                *(f"countIf(ik = 'isolation.started' AND ia = {_q(m)})" for m in MODES),
-                "countIf(ik = 'isolation.started')",
-                "countIf(ik = 'isolation.started' AND io + iv * 86400000000 < %(end)s)",
-            ),
-        ),
-        ("cases", ("countIf(latest = 'suspected')", *(e for p in case_parts for e in p[1]))),
-        (
-            "venues",
-            (
-                "countIf(vk = 'venue.closed')",
-                *(f"countIf(vk = 'venue.closed' AND vt = {_q(t)})" for t in VENUE_TYPES),
-            ),
-        ),
-    ]
-    family = Family(
-        "subjects",
-        tuple(v for _, values in parts for v in values),
-        f"""
+def _array(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_q(i) for i in items) + "]"
+
+
+@dataclass(frozen=True)
+class Slots:
+    """The per-subject figures as numbered slots. A fact row belongs to the
+    slots of its kind and attributes; the query keeps, per (group, subject,
+    slot), the earliest and latest `occurred_us` (and, for the three *latest*
+    slots, the latest row), then counts subjects per (group, slot):
+
+    - an *earliest* slot (screened, by category, by focus area, case
+      milestones): `new` = subjects whose earliest row is in W, `cumulative`
+      = subjects with a row before W's end (every row counted is);
+    - an *in W* slot (symptomatic, isolation started/ended, excluded, venues
+      new): subjects whose latest row before W's end is in W;
+    - a *latest* slot (isolation, case, venue): subjects per attribute of
+      their latest row, when that row is an isolation start (mode), a
+      classification (status) or a closure (venue type); `overdue` counts the
+      isolation starts whose start + planned days is before W's end.
+
+    Few expressions, whatever the number of figures: ClickHouse 18.16 spends
+    most of a small report analysing the query, and that time grows faster
+    than the number of expressions (a one-column-per-figure query took ~50 ms
+    to analyse; the slot query a few)."""
+
+    areas: int
+
+    @property
+    def earliest(self) -> tuple[str, ...]:
+        return (
+            "screened",
+            *(f"category:{c}" for c in CATEGORIES),
+            *(f"area:{i}" for i in range(self.areas)),
+            *(f"case:{s}" for s in CASE_MILESTONES),
+        )
+
+    in_window = (
+        "symptomatic",
+        *(f"started:{m}" for m in MODES),
+        "started",
+        "ended",
+        "excluded",
+        "venue.closed",
+        "venue.reopened",
+    )
+    latest = ("isolation", "case", "venue")
+    #: the attributes of a latest row that count (0 = none), by their 1-based index
+    latest_attrs = (*MODES, "suspected", *VENUE_TYPES)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.earliest, *self.in_window, *self.latest)
+
+    def slot(self, name: str) -> int:
+        """A slot's number in the query: 1-based (0 = none)."""
+        return self.names.index(name) + 1
+
+    def expression(self) -> str:
+        """The slots of a fact row, an Array(UInt8): its kind's slots (a constant
+        looked up by kind), the slot of its (kind, attribute) if any (idem), and
+        the focus areas its origin lies in. Constant look-ups: 18.16's analysis
+        of a `multiIf` over per-kind arrays cost ~7 ms per query, twice."""
+        n = self.slot
+        base = {
+            "screening.registered": ["screened"],
+            "case.classified": ["case"],
+            "isolation.started": ["isolation", "started"],
+            "isolation.ended": ["isolation", "ended"],
+            "symptom.reported": ["symptomatic"],
+            "venue.closed": ["venue", "venue.closed"],
+            "venue.reopened": ["venue", "venue.reopened"],
+        }
+        extra = {
+            **{f"screening.registered/{c}": f"category:{c}" for c in CATEGORIES},
+            **{f"case.classified/{m}": f"case:{m}" for m in CASE_MILESTONES},
+            "case.classified/excluded": "excluded",
+            **{f"isolation.started/{m}": f"started:{m}" for m in MODES},
+        }
+
+        def numbers(names: Sequence[str]) -> str:
+            return "[" + ", ".join(str(n(x)) for x in names) + "]"
+
+        kinds = "[" + ", ".join(numbers(slots) for slots in base.values()) + "]"
+        extras = numbers(list(extra.values()))
+        parts = [
+            f"arrayElement({extras}, indexOf({_array(list(extra))}, concat(kind, '/', attr)))",
+            *(f"if(origin LIKE %(area{i})s, {n(f'area:{i}')}, 0)" for i in range(self.areas)),
+        ]
+        by_kind = f"arrayElement({kinds}, indexOf({_array(list(base))}, kind))"
+        return f"arrayFilter(x -> x > 0, arrayConcat({by_kind}, [{', '.join(parts)}]))"
+
+    def body(self) -> str:
+        """FROM ... rows of (grp, [slot, attr index, subjects, new, in W, overdue])."""
+        first_latest = self.slot(self.latest[0])
+        return f"""
 FROM (
-    SELECT {GROUP}, subject, {", ".join(inner)}
+    SELECT {GROUP}, subject, arrayJoin({self.expression()}) AS slot,
+        min(occurred_us) AS f, max(occurred_us) AS l,
+        maxIf((occurred_us, recorded_us, event_id, kind, attr, value), slot >= {first_latest}) AS z
     FROM facts
     WHERE kind IN ({_SUBJECT_KINDS}) AND {SUBTREE} AND {BEFORE_END} AND {VISIBLE}
-    GROUP BY grp, subject
+    GROUP BY grp, subject, slot
 )
-GROUP BY grp""",
-    )
-    return family, tuple((name, len(values)) for name, values in parts)
+GROUP BY grp, slot, k"""
+
+    def family(self) -> Family:
+        return Family(
+            "subjects",
+            (
+                "slot",
+                f"if(z.4 IN ('isolation.started', 'case.classified', 'venue.closed'), "
+                f"indexOf({_array(self.latest_attrs)}, z.5), 0) AS k",
+                "count()",
+                "countIf(f >= %(start)s)",
+                "countIf(l >= %(start)s)",
+                "countIf(z.4 = 'isolation.started' AND z.1 + z.6 * 86400000000 < %(end)s)",
+            ),
+            self.body(),
+        )
 
 
 def daily_sql(areas: int) -> str:
     """Every family of the daily report in one query (one round trip): rows of
-    (family, grp, values); the per-subject families come as one `subjects`
-    row per group (see `subjects`)."""
-    families = (subjects(areas)[0], CHECKPOINTS, REPORTING)
+    (family, grp, values); the per-subject figures come as `subjects` rows,
+    one per (group, slot, attribute) (see `Slots`)."""
+    families = (Slots(areas).family(), SUBMISSIONS)
     return "\nUNION ALL\n".join(f.tagged() for f in families)
 
 
@@ -205,15 +259,35 @@ FROM (
 ) AS u
 ANY LEFT JOIN ({REPORTING_SQL}) AS s USING grp"""
 
+#: the unit statuses, numbered from 1 in ZERO_SQL's page
+STATUSES = ("reported", "zero_reported", "late", "missing")
+_MATCH = "status IN %(statuses)s"
+
+
+def _page(values: str) -> str:
+    """One page of `values` of the units matching %(statuses)s, in code order."""
+    return (
+        f"arraySlice(arraySort((v, g) -> g, groupArrayIf({values}, {_MATCH}), groupArrayIf(grp, {_MATCH})), "
+        "%(offset)s + 1, %(limit)s)"
+    )
+
+
 #: counts per status, contradicted zero reports, the units matching
-#: %(statuses)s, and one page of them ordered by code: one pass over the join
+#: %(statuses)s, and one page of them ordered by code: one pass over the join.
+#: The page is three arrays of numbers (group, status, first submission), not
+#: tuples with names: sorting 620 k (code, name, ...) tuples took more than
+#: half of the national 零报告; the page's names are a look-up by code after.
 ZERO_SQL = f"""
 SELECT count(), countIf(status = 'reported'), countIf(status = 'zero_reported'),
     countIf(status = 'late'), countIf(status = 'missing'), countIf(contradicted),
-    countIf(status IN %(statuses)s),
-    arraySlice(arraySort(u -> u.1, groupArrayIf((code, name, status, first_us), status IN %(statuses)s)),
-               %(offset)s + 1, %(limit)s)
+    countIf({_MATCH}),
+    arraySlice(arraySort(groupArrayIf(grp, {_MATCH})), %(offset)s + 1, %(limit)s),
+    {_page(f"indexOf({_array(STATUSES)}, status)")},
+    {_page("first_us")}
 FROM ({UNITS_SQL})"""
+
+#: the names of a page's units
+NAMES_SQL = "SELECT code, any(name) FROM divisions WHERE code IN %(codes)s GROUP BY code"
 
 
 def area_params(areas: Sequence[str]) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,12 @@ from services.api.params import ReportQuery
 from services.api.state import ApiState
 from services.common.figures import Figures, flatten
 from services.common.windows import format_cutoff
+
+#: runs a report's children query beside its own (ClickHouse 18.16 spends most
+#: of a small query analysing it, on one core: two at once take the time of
+#: one on this 2-core machine). Its threads keep their ClickHouse connections
+#: (ReadStore holds one per thread).
+_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="report-children")
 
 
 def iso(ts: datetime) -> str:
@@ -36,6 +43,11 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> dict[str, 
     query = DailyQuery(state.store, state.settings.focus_area_list)
     day = req.day.isoformat()
     whole = Scope.whole(req.code)
+    kids = queries.children(state.store, req.code) if children else []
+    digits = len(codes.significant(kids[0].code)) if kids else 0
+    per_child = None
+    if kids:
+        per_child = _BESIDE.submit(query.run, Scope(req.code, digits), window, req.as_of, day, deadline)
     figures, reporting = query.run(whole, window, req.as_of, day, deadline)
     key = codes.significant(req.code)
     empty = DailyQuery.empty(state.settings.focus_area_list)
@@ -49,17 +61,15 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> dict[str, 
         "reporting": _reporting(reporting.get(key, MISSING), deadline, zone),
     }
     if children:
-        kids = queries.children(state.store, req.code)
         rows: list[dict[str, Any]] = []
-        if kids:
-            digits = len(codes.significant(kids[0].code))
-            per_child, child_reporting = query.run(Scope(req.code, digits), window, req.as_of, day, deadline)
+        if per_child is not None:
+            child_figures, child_reporting = per_child.result()
             for kid in kids:
                 k = kid.code[:digits]
                 rows.append(
                     {
                         "jurisdiction": {"code": kid.code, "name": kid.name, "level": kid.level},
-                        "figures": per_child.get(k, empty),
+                        "figures": child_figures.get(k, empty),
                         "reporting": _reporting(child_reporting.get(k, MISSING), deadline, zone),
                     }
                 )

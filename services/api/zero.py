@@ -14,7 +14,7 @@ from services.api import figures_sql as sql
 from services.api.store import Queryable
 from services.common.windows import Window
 
-STATUSES = ("reported", "zero_reported", "late", "missing")
+STATUSES = sql.STATUSES
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,14 @@ def zero_report(
         "offset": offset,
     }
     row = store.query(sql.ZERO_SQL, params)[0]
-    expected, reported, zero, late, missing, contradicted, total, page = row
-    units = [Unit(c, n, s, from_micros(first) if first else None) for c, n, s, first in page]
+    expected, reported, zero, late, missing, contradicted, total, groups, statuses_, firsts = row
+    digits = codes.DIGITS[level]
+    page = [str(g).zfill(digits).ljust(12, "0") for g in groups]
+    names = dict(store.query(sql.NAMES_SQL, {"codes": tuple(page)})) if page else {}
+    units = [
+        Unit(code, names.get(code, ""), STATUSES[s - 1], from_micros(first) if first else None)
+        for code, s, first in zip(page, statuses_, firsts, strict=True)
+    ]
     return ZeroSummary(
         expected=int(expected),
         counts={
