@@ -7,30 +7,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from bench import http
+from services.children import Children, free_port
 from services.common.clickhouse import client
-from services.common.config import REPO_DIR, CommonSettings
+from services.common.config import CommonSettings
 from services.common.setup import setup
 from services.common.topics import delete_topic
 
 SERVICES = ("ingest", "aggregator", "api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -42,69 +32,47 @@ class Stack:
     token: str | None
     ingest_url: str
     api_url: str
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     #: other topics to delete at the end (the ceilings')
     extra_topics: list[str] = field(default_factory=list)
     extra_groups: list[str] = field(default_factory=list)
+    children: Children = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.children = Children(self.workdir)
+
+    @property
+    def procs(self) -> dict[str, subprocess.Popen[bytes]]:
+        return self.children.procs
 
     @property
     def group(self) -> str:
         return self.env["RIBAO_AGGREGATOR_ID"]
 
     def pids(self) -> dict[str, int]:
-        return {name: p.pid for name, p in self.procs.items() if p.poll() is None}
+        return self.children.pids()
 
     def start(self, name: str, timeout: float = 120, service: str | None = None) -> None:
         """Starts a service (`service`, default `name`; a second aggregator worker
         is e.g. name "aggregator-2"); waits for /readyz (ingest, api)."""
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
         env = self.env | {"RIBAO_AGGREGATOR_DATA_DIR": str(self.workdir / name)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", service or name],
-            env=env,
-            cwd=REPO_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.procs[name] = proc
+        self.children.spawn(name, service or name, env)
         url = {"ingest": self.ingest_url, "api": self.api_url}.get(name)
         if url is None:
             return
-        deadline = time.monotonic() + timeout
         with http.client(url, self.token, timeout=5) as c:
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited at start-up:\n{self.log_tail(name)}")
-                try:
-                    if c.get("/readyz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.3)
-        raise RuntimeError(f"{name} not ready after {timeout:.0f}s:\n{self.log_tail(name)}")
+            self.children.await_ready(name, lambda: c.get("/readyz").status_code == 200, timeout)
 
     def stop(self, name: str) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        self.children.stop(name)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self.workdir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return self.children.log_tail(name, lines)
 
     def alive(self, name: str) -> bool:
-        proc = self.procs.get(name)
-        return proc is not None and proc.poll() is None
+        return self.children.alive(name)
 
     def teardown(self, keep: bool) -> None:
-        for name in list(self.procs):
-            self.stop(name)
+        self.children.stop_all()
         if keep:
             print(
                 f"kept: database {self.settings.clickhouse_database}, topic {self.settings.events_topic}, "

@@ -37,6 +37,7 @@ import httpx
 
 from schemas import codes
 from schemas.records import EventRecord
+from services.children import free_port
 from services.common import reference
 from services.common.config import REPO_DIR, CommonSettings
 from services.common.verify import verify
@@ -44,7 +45,6 @@ from services.common.windows import report_window
 from tests.integration.eventgen import shifted_days
 from tests.integration.harness import (
     Pipeline,
-    free_port,
     poll,
     read_topic,
     topic_offsets,

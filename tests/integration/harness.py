@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from services.children import Children, free_port
 from services.common.clickhouse import client
 from services.common.config import REPO_DIR, CommonSettings
 
@@ -43,12 +44,6 @@ def require_services(settings: CommonSettings) -> None:
         pytest.skip(msg)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Pipeline:
     settings: CommonSettings
@@ -58,7 +53,14 @@ class Pipeline:
     api_url: str = ""
     #: an admin token over the whole country (see `credential` for others)
     token: str = field(default="", repr=False)
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    children: Children = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.children = Children(self.workdir)
+
+    @property
+    def procs(self) -> dict[str, subprocess.Popen[bytes]]:
+        return self.children.procs
 
     def start(
         self, name: str, ready: str | None = None, timeout: float = 90, command: str = "", **env: str
@@ -66,50 +68,19 @@ class Pipeline:
         """Starts a service (`env` overrides settings); waits for `ready` when given.
         `command` (default: `name`) is the `ribao` command, so that two processes
         of one service can run under two names."""
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", command or name],
-            env=self.env | env,
-            cwd=REPO_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.procs[name] = proc
-        if ready is None:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited at start-up:\n{self.log_tail(name)}")
-            try:
-                if httpx.get(ready, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"{name} not ready after {timeout}s:\n{self.log_tail(name)}")
+        self.children.spawn(name, command or name, self.env | env)
+        if ready is not None:
+            self.children.await_ready(name, lambda: httpx.get(ready, timeout=2).status_code == 200, timeout)
 
     def stop(self, name: str, kill: bool = False) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        if kill:
-            proc.kill()
-        else:
-            proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        self.children.stop(name, kill)
 
     def signal(self, name: str, sig: int) -> None:
         """Sends a signal to a running service (e.g. SIGSTOP to freeze it, SIGCONT)."""
         self.procs[name].send_signal(sig)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
-        path = self.workdir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return self.children.log_tail(name, lines)
 
     def variant(self, workdir: Path, **env: str) -> Pipeline:
         """Another set of services on fresh ports over the same store and topic,
@@ -125,8 +96,7 @@ class Pipeline:
         )
 
     def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.stop(name)
+        self.children.stop_all()
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Runs a `ribao` command with this pipeline's settings; captures its output."""

@@ -158,7 +158,7 @@ def test_bad_report_parameters_name_the_parameter(pipeline: Pipeline) -> None:
 
 def test_ingest_answers_503_when_the_broker_is_unreachable(pipeline: Pipeline, tmp_path: Path) -> None:
     """Nothing acknowledged without the broker: 503 with a JSON error, and not ready."""
-    from tests.integration.harness import free_port
+    from services.children import free_port
 
     lonely = pipeline.variant(
         tmp_path, RIBAO_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}", RIBAO_PRODUCE_TIMEOUT_S="2"
