@@ -18,10 +18,15 @@ class RecordClock:
         self._lock = threading.Lock()
 
     def now_us(self) -> int:
+        return self.reserve(1)
+
+    def reserve(self, count: int) -> int:
+        """The first of `count` consecutive stamps (µs), all later than every stamp
+        handed out before: one lock for a whole request's events."""
         with self._lock:
-            now = max(time.time_ns() // 1000, self._last + 1)
-            self._last = now
-            return now
+            first = max(time.time_ns() // 1000, self._last + 1)
+            self._last = first + max(count, 1) - 1
+            return first
 
     def now(self) -> datetime:
         return from_micros(self.now_us())

@@ -13,7 +13,7 @@ class FixedClock(RecordClock):
         super().__init__()
         self._us = us
 
-    def now_us(self) -> int:
+    def reserve(self, count: int) -> int:
         return self._us
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.events import ScreeningRegistered
-from schemas.records import EventRecord
+from schemas.records import EventRecord, from_micros, json_micros, json_time
 from services.common.clock import RecordClock
 from services.ingest.acceptance import Acceptor
 from services.ingest.body import decode
@@ -233,3 +234,22 @@ def test_cached_partitioner_agrees_with_kafka_pythons_default() -> None:
                 assert cached.partition("t", key, key, b"", b"", cluster) == default.partition(
                     "t", key, key, b"", b"", cluster
                 )
+
+
+def test_json_micros_is_json_time_of_the_datetime() -> None:
+    for us in (0, 1, 999_999, 1_000_000, 1_600_000_000_000_000, 1_600_000_000_120_000, 1_764_000_000_000_007):
+        assert json_micros(us) == json_time(from_micros(us))
+
+
+def test_record_clock_reserves_consecutive_stamps_after_every_earlier_one() -> None:
+    clock = RecordClock()
+    first = clock.reserve(1000)
+    after = clock.now_us()
+    assert after >= first + 1000
+    assert clock.reserve(3) > after
+
+
+def test_prepare_stamps_a_request_with_consecutive_microseconds() -> None:
+    prepared = acceptor().prepare([event(), event(), event()], [], ADMIN, no_targets)
+    stamps = [EventRecord.from_json(p.value).recorded_at for p in prepared]
+    assert [int((b - a).total_seconds() * 1_000_000) for a, b in itertools.pairwise(stamps)] == [1, 1]
