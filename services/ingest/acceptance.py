@@ -124,9 +124,9 @@ class Acceptor:
         if outside:
             raise OutOfScope(cred.name, sorted(outside, key=lambda i: i.index))
 
-        # one stamp per event, consecutive µs reserved at once: strictly increasing
-        # within the request and after every earlier request of this process
-        first_us = self._clock.reserve(len(events))
+        # one stamp per event, reserved at once: strictly increasing within the
+        # request and after every earlier request of this process
+        stamps = self._clock.reserve(len(events))
         prepared = []
         seen: set[str] = set()
         key, source = self._key, cred.name
@@ -146,7 +146,7 @@ class Acceptor:
                     eid,
                     status,
                     codes.partition_key(event.jurisdiction).encode(),
-                    record_json(first_us + n, source, body),
+                    record_json(stamps[n], source, body),
                 )
             )
         return prepared

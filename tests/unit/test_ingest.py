@@ -243,10 +243,28 @@ def test_json_micros_is_json_time_of_the_datetime() -> None:
 
 def test_record_clock_reserves_consecutive_stamps_after_every_earlier_one() -> None:
     clock = RecordClock()
-    first = clock.reserve(1000)
+    stamps = clock.reserve(1000)
+    assert len(stamps) == 1000 and stamps.step == 1
     after = clock.now_us()
-    assert after >= first + 1000
-    assert clock.reserve(3) > after
+    assert after > stamps[-1]
+    assert clock.reserve(3)[0] > after
+
+
+def test_worker_clocks_never_tie() -> None:
+    """Worker k of N stamps only microseconds ≡ k (mod N)."""
+    clocks = [RecordClock(step=3, offset=k) for k in range(3)]
+    seen: list[int] = []
+    for _ in range(50):
+        for k, clock in enumerate(clocks):
+            stamps = clock.reserve(4)
+            assert all(s % 3 == k for s in stamps)
+            seen.extend(stamps)
+    assert len(set(seen)) == len(seen)
+    for k, clock in enumerate(clocks):
+        mine = [s for s in seen if s % 3 == k]
+        assert mine == sorted(mine) and clock.now_us() > mine[-1]
+    with pytest.raises(ValueError):
+        RecordClock(step=2, offset=2)
 
 
 def test_prepare_stamps_a_request_with_consecutive_microseconds() -> None:
