@@ -44,7 +44,7 @@ async def post_events(request: Request, cred: Credential = Depends(require("repo
     prepared = await run_in_threadpool(
         state.acceptor.prepare, values, decode_issues, cred, state.targets.jurisdictions
     )
-    positions = await state.producer.publish([(p.key, p.value) for p in prepared])
+    positions = await run_in_threadpool(state.producer.publish, [(p.key, p.value) for p in prepared])
     events: list[dict[str, Any]] = [
         {
             "index": p.index,
