@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -28,6 +29,33 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def _ppids() -> dict[int, int]:
+    """Parent of every process on the machine, from /proc."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                out[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    return out
+
+
+def tree_pids(pid: int) -> list[int]:
+    """`pid` and its live descendants (e.g. a service's worker processes)."""
+    parents = _ppids()
+    found, todo = [pid], [pid]
+    while todo:
+        parent = todo.pop()
+        children = [p for p, pp in parents.items() if pp == parent]
+        found.extend(children)
+        todo.extend(children)
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by `pid` and its live descendants."""
+    return sum(cpu_seconds(p) for p in tree_pids(pid))
+
+
 def rss_mib(pid: int) -> float:
     return _status_kib(pid, "VmRSS") / 1024
 
@@ -47,7 +75,7 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
         self.stage = "setup"
         self.peaks: dict[str, dict[str, float]] = {}
-        #: CPU seconds each process used during each stage
+        #: CPU seconds each process (with its worker processes) used during each stage
         self.cpu: dict[str, dict[str, float]] = {}
         self._cpu_at: dict[str, float] = {}
         self.hwm: dict[str, float] = {}
@@ -55,14 +83,14 @@ class MemorySampler:
     def enter(self, stage: str) -> None:
         """Closes the current stage (its CPU seconds) and starts the next."""
         self.sample()
-        now = {name: cpu_seconds(pid) for name, pid in self._pids().items()}
+        now = {name: tree_cpu_seconds(pid) for name, pid in self._pids().items()}
         used = {name: round(t - self._cpu_at.get(name, 0.0), 2) for name, t in now.items()}
         self.cpu[self.stage] = {k: v for k, v in used.items() if v > 0}
         self._cpu_at = now
         self.stage = stage
 
     def start(self) -> MemorySampler:
-        self._cpu_at = {name: cpu_seconds(pid) for name, pid in self._pids().items()}
+        self._cpu_at = {name: tree_cpu_seconds(pid) for name, pid in self._pids().items()}
         self._thread.start()
         return self
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -50,11 +51,25 @@ def json_time(ts: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def record_json(recorded_at: datetime, source: str, event: dict[str, Any]) -> bytes:
+@lru_cache(maxsize=8)
+def _second_text(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).isoformat()[: -len("+00:00")]
+
+
+def json_micros(us: int) -> str:
+    """`json_time(from_micros(us))`, without building a datetime per stamp."""
+    second, fraction = divmod(us, 1_000_000)
+    text = _second_text(second)
+    return f"{text}.{fraction:06d}Z" if fraction else text + "Z"
+
+
+def record_json(recorded_at: datetime | int, source: str, event: dict[str, Any]) -> bytes:
     """`EventRecord(recorded_at=..., source=..., event=...).to_json()` for an event
     already validated and dumped by `canonical_event`, without building (and
-    validating again) the record model: ingest's per-event path."""
-    return orjson.dumps({"recorded_at": json_time(recorded_at), "source": source, "event": event})
+    validating again) the record model: ingest's per-event path. `recorded_at`
+    may be given in µs since the epoch."""
+    when = json_micros(recorded_at) if isinstance(recorded_at, int) else json_time(recorded_at)
+    return orjson.dumps({"recorded_at": when, "source": source, "event": event})
 
 
 def content_hash(event: AnyEvent) -> str:

@@ -44,6 +44,16 @@ def ingest() -> None:
     from services.ingest.config import IngestSettings
 
     settings = IngestSettings()
+    if settings.ingest_workers > 1:
+        from services.ingest.workers import serve
+
+        serve(
+            settings.ingest_host,
+            settings.ingest_port,
+            settings.ingest_workers,
+            stop_timeout_s=settings.produce_timeout_s + 10,
+        )
+        return
     _serve(create_app(settings), settings.ingest_host, settings.ingest_port)
 
 

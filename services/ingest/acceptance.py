@@ -124,14 +124,19 @@ class Acceptor:
         if outside:
             raise OutOfScope(cred.name, sorted(outside, key=lambda i: i.index))
 
+        # one stamp per event, reserved at once: strictly increasing within the
+        # request and after every earlier request of this process
+        stamps = self._clock.reserve(len(events))
         prepared = []
         seen: set[str] = set()
-        for index, event in events:
+        key, source = self._key, cred.name
+        for n, (index, event) in enumerate(events):
             # the record as EventRecord.to_json() writes it, built from the event's
             # canonical dump (no model copies, no second validation)
             body = canonical_event(event)
-            if "person" in body:
-                body["person"]["id"] = pseudonymise(self._key, body["person"]["id"])
+            person = body.get("person")
+            if person is not None:
+                person["id"] = pseudonymise(key, person["id"])
             eid = body["event_id"]
             status: Status = "duplicate" if eid in seen else "accepted"
             seen.add(eid)
@@ -141,7 +146,7 @@ class Acceptor:
                     eid,
                     status,
                     codes.partition_key(event.jurisdiction).encode(),
-                    record_json(self._clock.now(), cred.name, body),
+                    record_json(stamps[n], source, body),
                 )
             )
         return prepared

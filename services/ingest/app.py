@@ -67,8 +67,10 @@ async def _ingest_error(_: Request, exc: Exception) -> ORJSONResponse:
     return error_response(500, "ingest_error", str(exc))
 
 
-def create_app(settings: IngestSettings | None = None) -> FastAPI:
+def create_app(settings: IngestSettings | None = None, clock: RecordClock | None = None) -> FastAPI:
+    """The ingest app; `clock` stamps `recorded_at` (one per process: see workers.py)."""
     settings = settings or IngestSettings()
+    record_clock = clock or RecordClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,7 +80,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await run_in_threadpool(app.state.access.authenticator.ready)
         producer = EventProducer(settings)
         app.state.ingest = IngestState(
-            settings, Acceptor(settings, known, RecordClock()), producer, TargetLookup(settings)
+            settings, Acceptor(settings, known, record_clock), producer, TargetLookup(settings)
         )
         try:
             yield

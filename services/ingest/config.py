@@ -13,6 +13,8 @@ DEV_HMAC_KEY = b"ribao-dev-mode-key-never-use-in-production"
 class IngestSettings(CommonSettings):
     ingest_host: str = "127.0.0.1"
     ingest_port: int = Field(8081, ge=1, le=65535)
+    #: ingest processes accepting on the port (each is at most one core)
+    ingest_workers: int = Field(1, ge=1, le=64)
     #: secret key for pseudonymising person identifiers (HMAC-SHA256)
     hmac_key: SecretStr | None = None
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)

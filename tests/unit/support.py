@@ -13,8 +13,8 @@ class FixedClock(RecordClock):
         super().__init__()
         self._us = us
 
-    def now_us(self) -> int:
-        return self._us
+    def reserve(self, count: int) -> range:
+        return range(self._us, self._us + max(count, 1))
 
 
 def credential(name: str, scope: str, role: Role = "reporter") -> Credential:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.events import ScreeningRegistered
-from schemas.records import EventRecord
+from schemas.records import EventRecord, from_micros, json_micros, json_time
 from services.common.clock import RecordClock
 from services.ingest.acceptance import Acceptor
 from services.ingest.body import decode
@@ -233,3 +234,40 @@ def test_cached_partitioner_agrees_with_kafka_pythons_default() -> None:
                 assert cached.partition("t", key, key, b"", b"", cluster) == default.partition(
                     "t", key, key, b"", b"", cluster
                 )
+
+
+def test_json_micros_is_json_time_of_the_datetime() -> None:
+    for us in (0, 1, 999_999, 1_000_000, 1_600_000_000_000_000, 1_600_000_000_120_000, 1_764_000_000_000_007):
+        assert json_micros(us) == json_time(from_micros(us))
+
+
+def test_record_clock_reserves_consecutive_stamps_after_every_earlier_one() -> None:
+    clock = RecordClock()
+    stamps = clock.reserve(1000)
+    assert len(stamps) == 1000 and stamps.step == 1
+    after = clock.now_us()
+    assert after > stamps[-1]
+    assert clock.reserve(3)[0] > after
+
+
+def test_worker_clocks_never_tie() -> None:
+    """Worker k of N stamps only microseconds ≡ k (mod N)."""
+    clocks = [RecordClock(step=3, offset=k) for k in range(3)]
+    seen: list[int] = []
+    for _ in range(50):
+        for k, clock in enumerate(clocks):
+            stamps = clock.reserve(4)
+            assert all(s % 3 == k for s in stamps)
+            seen.extend(stamps)
+    assert len(set(seen)) == len(seen)
+    for k, clock in enumerate(clocks):
+        mine = [s for s in seen if s % 3 == k]
+        assert mine == sorted(mine) and clock.now_us() > mine[-1]
+    with pytest.raises(ValueError):
+        RecordClock(step=2, offset=2)
+
+
+def test_prepare_stamps_a_request_with_consecutive_microseconds() -> None:
+    prepared = acceptor().prepare([event(), event(), event()], [], ADMIN, no_targets)
+    stamps = [EventRecord.from_json(p.value).recorded_at for p in prepared]
+    assert [int((b - a).total_seconds() * 1_000_000) for a, b in itertools.pairwise(stamps)] == [1, 1]
