@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--batch", type=int, help="events per POST /v1/events request")
     run.add_argument("--senders", type=int, help="concurrent senders in the ingest stage")
     run.add_argument("--aggregators", type=int, help="aggregator workers (one consumer group)")
+    run.add_argument("--ingest-workers", type=int, help="ingest processes (RIBAO_INGEST_WORKERS; default 2)")
     run.add_argument("--offered-rate", type=int, help="events/s offered while freshness is measured")
     run.add_argument("--freshness-seconds", type=float, help="how long the offered load lasts")
     run.add_argument("--api-runs", type=int, help="timed runs of each API view")
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         batch=args.batch,
         senders=args.senders,
         aggregators=args.aggregators,
+        ingest_workers=args.ingest_workers,
         offered_rate=args.offered_rate,
         freshness_seconds=args.freshness_seconds,
         api_runs=args.api_runs,

@@ -27,6 +27,8 @@ class Options:
     #: offered load (events/s through POST /v1/events) while freshness is measured
     #: aggregator workers (processes of one consumer group)
     aggregators: int
+    #: ingest processes on the port (RIBAO_INGEST_WORKERS)
+    ingest_workers: int
     offered_rate: int
     freshness_seconds: float
     #: timed runs of each API view
@@ -58,6 +60,7 @@ def preset(quick: bool) -> Options:
             batch=1000,
             senders=4,
             aggregators=1,
+            ingest_workers=2,
             offered_rate=5000,
             freshness_seconds=20,
             api_runs=10,
@@ -77,6 +80,7 @@ def preset(quick: bool) -> Options:
         batch=1000,
         senders=4,
         aggregators=1,
+        ingest_workers=2,
         offered_rate=5000,
         freshness_seconds=120,
         api_runs=50,

@@ -86,8 +86,10 @@ def markdown(r: dict[str, Any]) -> str:
     if "ingest" in r:
         i = r["ingest"]
         lat = i["request_latency"]
+        procs = r.get("meta", {}).get("options", {}).get("ingest_workers", "1")
         lines.append(
-            f"| 1. ingest, POST /v1/events ({i['batch']}/request, {i['senders']} senders) | "
+            f"| 1. ingest, POST /v1/events ({i['batch']}/request, {i['senders']} senders, "
+            f"{procs} ingest process(es)) | "
             f"{_n(i['events_per_s'])} events/s; request p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms; "
             f"{_n(i.get('cpu_us_per_event'))} µs CPU/event | "
             f"kafka-producer-perf-test {_n(c.get('kafka_producer', {}).get('events_per_s'))} msg/s | "

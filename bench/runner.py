@@ -86,7 +86,7 @@ def run(opts: Options, command: str) -> dict[str, Any]:
     history = History(region, opts.events, opts.days, zone, now, opts.seed)
     record_bytes = _mean_record_bytes(History(region, opts.events, opts.days, zone, now, opts.seed))
     say(f"stack: database, topic, registry ({len(region.villages):,} villages in scope)")
-    stack = new_stack(opts.token, zero_window_days=opts.days + 2)
+    stack = new_stack(opts.token, zero_window_days=opts.days + 2, ingest_workers=opts.ingest_workers)
     sampler = MemorySampler(lambda: {**stack.pids(), **_infra_pids()}).start()
     try:
         _stages(opts, r, stack, sampler, region, history, record_bytes, zone)

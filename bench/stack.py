@@ -106,7 +106,7 @@ def _delete_groups(settings: CommonSettings, groups: list[str]) -> None:
         admin.close()
 
 
-def new_stack(token: str | None, zero_window_days: int) -> Stack:
+def new_stack(token: str | None, zero_window_days: int, ingest_workers: int = 1) -> Stack:
     """A stack of one's own (nothing started yet): database and topic created,
     registry loaded."""
     tag = uuid.uuid4().hex[:8]
@@ -123,6 +123,7 @@ def new_stack(token: str | None, zero_window_days: int) -> Stack:
             "RIBAO_API_PORT": str(free_port()),
             # the history is 30 days old: its 零报告 must be inside the window
             "RIBAO_ZERO_REPORT_WINDOW_DAYS": str(zero_window_days),
+            "RIBAO_INGEST_WORKERS": str(ingest_workers),
             "PYTHONUNBUFFERED": "1",
             # one sender's load is the point here, not a flood to limit
             "RIBAO_RATE_LIMIT": "100000000/minute",
