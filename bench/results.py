@@ -22,7 +22,11 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         add("ingest events/s", r["ingest"]["events_per_s"], 10_000, True, "events/s")
     if "freshness" in r:
         f = r["freshness"]
-        add("aggregator keeps up: achieved offered load", f["achieved_events_per_s"], 5000, True, "events/s")
+        # what the aggregator folded while the load ran: the events accepted
+        # less the backlog left at the end (it starts the stage with none)
+        folded = (f["events"] - f.get("backlog_last_events", 0)) / f["seconds"] if f["seconds"] else 0.0
+        add("ingest takes the offered 5,000 events/s", f["achieved_events_per_s"], 5000, True, "events/s")
+        add("aggregator keeps up: events/s folded under that load", round(folded), 5000, True, "events/s")
         add("freshness p99", f["freshness"]["p99_ms"], 2000, False, "ms")
     for view in r.get("api", {}).get("views", []):
         add(f"{view['view']} p99", view["p99_ms"], view["target_p99_ms"], False, "ms")
