@@ -23,7 +23,6 @@ from services.aggregator.fold import (
     FactRow,
     RetractionRow,
     VersionRow,
-    id_key,
     superseded,
 )
 from services.common.clickhouse import client
@@ -77,10 +76,10 @@ class Store:
         )
         self._ch.execute(
             f"INSERT INTO event_versions ({_columns(VersionRow)}) VALUES",
-            _column_data(VersionRow, [e.version for e in batch]),
+            _column_data(VersionRow, keys := [e.version for e in batch]),
             columnar=True,
         )
-        versions = self._versions({a.event_id for a in archive})
+        versions = self._versions({(k.id_key, a.event_id) for k, a in zip(keys, archive, strict=True)})
         dups = superseded(versions)
         if dups:
             self._ch.execute(
@@ -102,11 +101,12 @@ class Store:
             )
         return WriteStats(len(archive), len(facts), len(retractions), len(dups))
 
-    def _versions(self, ids: set[str]) -> list[tuple[str, int, str]]:
-        """Every archived version of those of `ids` that have more than one."""
+    def _versions(self, ids: set[tuple[int, str]]) -> list[tuple[str, int, str]]:
+        """Every archived version of those of `ids` ((id_key, event_id) pairs,
+        the keys as the batch's version rows have them) that have more than one."""
         by_key: dict[int, list[str]] = defaultdict(list)
-        for i in ids:
-            by_key[id_key(i)].append(i)
+        for key, i in ids:
+            by_key[key].append(i)
         candidates = self._ch.execute(
             CANDIDATES_SQL,
             external_tables=[
