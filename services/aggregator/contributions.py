@@ -45,12 +45,18 @@ def counting_subject(fact: FactRow) -> str | None:
     """The subject a fact row counts for; None for rows no figure counts
     (zero reports). Checkpoint tallies are summed, not counted distinct: each
     tally is its own subject, so its state is just itself."""
-    if fact.kind in _PERSON_KINDS:
-        return "p:" + fact.subject
-    if fact.kind in _VENUE_KINDS:
-        return "v:" + fact.subject
-    if fact.kind == "checkpoint.tally":
-        return "t:" + fact.event_id
+    return subject_key(fact.kind, fact.subject, fact.event_id)
+
+
+def subject_key(kind: str, subject: str, event_id: str) -> str | None:
+    """`counting_subject` from an event's type, its `subject` (fold.subject_of)
+    and its id: as the archive (`events`) holds them."""
+    if kind in _PERSON_KINDS:
+        return "p:" + subject
+    if kind in _VENUE_KINDS:
+        return "v:" + subject
+    if kind == "checkpoint.tally":
+        return "t:" + event_id
     return None
 
 
