@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from schemas import codes
 from services.aggregator.fold import FactRow
@@ -183,15 +184,28 @@ def _local_cells(
     return {k: v for k, v in out.items() if v}
 
 
+@lru_cache(maxsize=65536)
+def _ancestors(code: str) -> tuple[str, ...]:
+    return tuple(codes.ancestors(code))
+
+
 def cells(facts: Iterable[FactRow], model: Model, ids: Mapping[str, int] | None = None) -> dict[Cell, int]:
     """Every cell a subject's counted fact rows add to, for every ancestor of
     their jurisdictions (the country included)."""
     ids = ids if ids is not None else model.ids()
-    by_code: dict[str, list[FactRow]] = defaultdict(list)
-    for f in facts:
-        for code in codes.ancestors(f.jurisdiction):
-            by_code[code].append(f)
+    rows = list(facts)
     out: dict[Cell, int] = {}
+    places = {f.jurisdiction for f in rows}
+    if len(places) == 1:  # the common case: every ancestor counts the same rows
+        local = _local_cells(rows, model, ids)
+        for code in _ancestors(places.pop()):
+            for (counter, bucket, gap), value in local.items():
+                out[(code, counter, bucket, gap)] = value
+        return out
+    by_code: dict[str, list[FactRow]] = defaultdict(list)
+    for f in rows:
+        for code in _ancestors(f.jurisdiction):
+            by_code[code].append(f)
     computed: dict[tuple[str, ...], dict[tuple[int, int, int], int]] = {}
     for code, rows in by_code.items():
         # most subjects have every row in one village: its ancestors share one computation

@@ -101,8 +101,9 @@ class CountingState:
                 self.retractions_of[v.target].add(v.event_id)
             touched.add(v.event_id)
         out: Deltas = {}
+        ids = self.model.ids()
         for subject in sorted(self.affected(touched)):
-            now = history(self.counted(subject), self.model)
+            now = history(self.counted(subject), self.model, ids)
             change = difference(now, self.emitted.get(subject, {}))
             self.emitted[subject] = now
             for key, delta in change.items():
