@@ -83,8 +83,13 @@ def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
     return out
 
 
-#: every answer of POST /v1/events but the 202
-EVENTS_ERRORS: dict[int | str, dict[str, Any]] = {
+#: every answer of POST /v1/events
+EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": Accepted,
+        "description": "every event is on the topic, acknowledged by Kafka; each answered "
+        "`accepted`, `duplicate` or `conflict`",
+    },
     400: _error("the body is not JSON or NDJSON (`bad_body`), or holds no event"),
     401: _error("missing, malformed, unknown, rotated, revoked or expired token"),
     403: _error(

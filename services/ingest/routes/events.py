@@ -13,7 +13,7 @@ from services.common.access import require
 from services.common.credentials import Credential
 from services.ingest.body import decode
 from services.ingest.errors import EventIssues, TooLarge
-from services.ingest.models import EVENTS_ERRORS, STATUS_DESCRIPTION, Accepted
+from services.ingest.models import EVENTS_RESPONSES, STATUS_DESCRIPTION, Accepted
 from services.ingest.state import IngestState
 
 router = APIRouter()
@@ -36,7 +36,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     "/v1/events",
     status_code=202,
     response_model=Accepted,
-    responses=EVENTS_ERRORS,
+    responses=EVENTS_RESPONSES,
     description=f"Each event is answered with a status. {STATUS_DESCRIPTION}",
 )
 async def post_events(request: Request, cred: Credential = Depends(require("reporter"))) -> ORJSONResponse:
