@@ -21,7 +21,7 @@ from clickhouse_driver import Client
 
 from services.aggregator.fold import id_key
 from services.common.clickhouse import client
-from services.common.config import CommonSettings
+from services.ingest.config import IngestSettings
 from services.ingest.errors import StoreUnavailable
 
 #: of the request's id keys, those with a version in the index
@@ -53,7 +53,7 @@ class Stored:
 
 
 class Archive:
-    def __init__(self, settings: CommonSettings) -> None:
+    def __init__(self, settings: IngestSettings) -> None:
         self._settings = settings
         self._local = threading.local()
         self._failed_at = -PAUSE_AFTER_FAILURE_S
@@ -62,7 +62,7 @@ class Archive:
         """One connection per thread (the requests' thread pool), kept open."""
         ch: Client | None = getattr(self._local, "client", None)
         if ch is None:
-            ch = self._local.client = client(self._settings)
+            ch = self._local.client = client(self._settings, timeout_s=self._settings.archive_timeout_s)
         return ch
 
     def first_versions(self, event_ids: Collection[str]) -> dict[str, Stored]:

@@ -377,3 +377,17 @@ def test_prepare_stamps_a_request_with_consecutive_microseconds() -> None:
     prepared = acceptor().prepare([event(), event(), event()], [], ADMIN, no_targets).events
     stamps = [EventRecord.from_json(p.value).recorded_at for p in prepared]
     assert [int((b - a).total_seconds() * 1_000_000) for a, b in itertools.pairwise(stamps)] == [1, 1]
+
+
+def test_archive_lookups_pause_after_the_store_failed() -> None:
+    """A store that refuses connections: StoreUnavailable, and for a moment
+    after, look-ups fail at once without trying again."""
+    from services.children import free_port
+    from services.ingest import archive as archive_module
+
+    archive = archive_module.Archive(IngestSettings(dev_mode=True, clickhouse_port=free_port()))
+    assert archive.first_versions([]) == {}
+    with pytest.raises(StoreUnavailable, match="did not answer"):
+        archive.first_versions([str(uuid.uuid4())])
+    with pytest.raises(StoreUnavailable, match="a moment ago"):
+        archive.first_versions([str(uuid.uuid4())])
