@@ -268,6 +268,16 @@ class _Envelope(_Strict):
     occurred_at: Timestamp
     schema_version: Annotated[Literal[1], BeforeValidator(_exact_int)] = SCHEMA_VERSION
 
+    @field_validator("jurisdiction")
+    @classmethod
+    def _not_the_country(cls, value: str, info: ValidationInfo) -> str:
+        """Contract section 3: an event names a province or a lower level (the
+        country serves queries only). Checked at ingest (with a context), not
+        when a stored record is read back."""
+        if value == codes.COUNTRY and _context(info) is not None:
+            raise ValueError("the country (00) serves queries only; name a province or a lower level")
+        return value
+
     @field_validator("occurred_at")
     @classmethod
     def _not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:

@@ -73,7 +73,13 @@ def record_json(recorded_at: datetime | int, source: str, event: dict[str, Any])
 
 
 def content_hash(event: AnyEvent) -> str:
-    blob = orjson.dumps(canonical_event(event), option=orjson.OPT_SORT_KEYS)
+    return body_content_hash(canonical_event(event))
+
+
+def body_content_hash(body: dict[str, Any]) -> str:
+    """`content_hash` of an event already dumped by `canonical_event` (ingest
+    hashes the record's event as it writes it, person pseudonymised)."""
+    blob = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(blob).hexdigest()
 
 

@@ -261,11 +261,35 @@ def token_create(
     name: str = typer.Argument(..., help="who holds it, e.g. county-340826-cdc"),
     role: str = typer.Option(..., help="reporter, viewer, auditor or admin"),
     scope: str = typer.Option(..., help="division code whose subtree it reaches, or 'all'"),
+    expires: str | None = typer.Option(
+        None, help="when it stops working: 90d, 12h, 30m, or an RFC 3339 time (default: never)"
+    ),
 ) -> None:
     """Create a credential and print its token (stored only as a hash)."""
-    cred, token = _token_command(lambda: _credentials().create(name, role, scope))
-    typer.echo(f"created {cred.name}: role {cred.role}, scope {scope}; token (shown once):", err=True)
+    cred, token = _token_command(
+        lambda: _credentials().create(name, role, scope, expires_us=_expiry(expires))
+    )
+    typer.echo(
+        f"created {cred.name}: role {cred.role}, scope {scope}, expires {_expires_text(cred.expires_us)}; "
+        "token (shown once):",
+        err=True,
+    )
     typer.echo(token)
+
+
+def _expiry(text: str | None) -> int:
+    """µs of `--expires` (0 when not given: never)."""
+    from services.common.credentials import parse_expiry
+
+    if text is None:
+        return 0
+    return int(_token_command(lambda: parse_expiry(text, time.time_ns() // 1000)))
+
+
+def _expires_text(expires_us: int) -> str:
+    from services.common.credentials import format_us
+
+    return format_us(expires_us) if expires_us else "never"
 
 
 @token_app.command("list")
@@ -275,13 +299,17 @@ def token_list(
     """List credentials (never their tokens)."""
     from schemas import codes
 
+    now_us = time.time_ns() // 1000
     for c in _credentials().all():
         if c.active or revoked:
-            state = "active" if c.active else "revoked"
+            state = ("expired" if c.expired(now_us) else "active") if c.active else "revoked"
             scope = codes.significant(c.scope) or "all"
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(c.created_us / 1e6))
             dev = " dev" if c.dev else ""
-            typer.echo(f"{c.name}\t{c.role}\t{scope}\t{state}{dev}\tcreated {created}\tid {c.token_id}")
+            typer.echo(
+                f"{c.name}\t{c.role}\t{scope}\t{state}{dev}\tcreated {created}\t"
+                f"expires {_expires_text(c.expires_us)}\tid {c.token_id}"
+            )
 
 
 @token_app.command("revoke")
@@ -292,10 +320,18 @@ def token_revoke(name: str = typer.Argument(..., help="the credential's name")) 
 
 
 @token_app.command("rotate")
-def token_rotate(name: str = typer.Argument(..., help="the credential's name")) -> None:
+def token_rotate(
+    name: str = typer.Argument(..., help="the credential's name"),
+    expires: str | None = typer.Option(
+        None, help="a new expiry: 90d, 12h, 30m, or an RFC 3339 time (default: keep the current one)"
+    ),
+) -> None:
     """Give a credential a new token; the old one stops working."""
-    cred, token = _token_command(lambda: _credentials().rotate(name))
-    typer.echo(f"rotated {cred.name}; new token (shown once):", err=True)
+    new_expiry = None if expires is None else _expiry(expires)
+    cred, token = _token_command(lambda: _credentials().rotate(name, new_expiry))
+    typer.echo(
+        f"rotated {cred.name}, expires {_expires_text(cred.expires_us)}; new token (shown once):", err=True
+    )
     typer.echo(token)
 
 

@@ -27,7 +27,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from schemas import codes
 from services.common.config import CommonSettings
-from services.common.credentials import Credential, CredentialStore, Role, parse_token
+from services.common.credentials import Credential, CredentialStore, Role, format_us, parse_token
 
 log = logging.getLogger("ribao.access")
 
@@ -122,6 +122,11 @@ class Authenticator:
             raise Unauthenticated("unknown, rotated or revoked token")
         if cred.dev and not self._dev_mode:
             raise Unauthenticated("a dev-mode credential is refused outside dev mode")
+        if cred.expired(time.time_ns() // 1000):
+            raise Unauthenticated(
+                f"token of credential {cred.name!r} expired at {format_us(cred.expires_us)}; "
+                "ask an admin for a new one (ribao token rotate --expires ...)"
+            )
         return cred
 
 

@@ -7,6 +7,7 @@ Values always travel as clickhouse-driver parameters, never spliced into SQL.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -21,16 +22,18 @@ from services.common.config import CommonSettings
 MIGRATIONS_PACKAGE = "services.common.migrations"
 
 
-def client(settings: CommonSettings, database: str | None = None) -> Client:
+def client(settings: CommonSettings, database: str | None = None, timeout_s: float = 60) -> Client:
+    """A client (it connects on first use); `timeout_s` bounds each exchange
+    with the server and the query's execution (connecting: at most 5 s)."""
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
         user=settings.clickhouse_user,
         password=settings.clickhouse_password,
         database=database if database is not None else settings.clickhouse_database,
-        connect_timeout=5,
-        send_receive_timeout=60,
-        settings={"max_execution_time": 60},
+        connect_timeout=min(5, timeout_s),
+        send_receive_timeout=timeout_s,
+        settings={"max_execution_time": max(1, math.ceil(timeout_s))},
     )
 
 

@@ -4,7 +4,8 @@ A token reads `rb_<token_id>_<secret>`. Only the SHA-256 of the secret is
 stored (the secret is 256 random bits, so a plain hash is enough and no slow
 KDF is needed); the token is shown once, when it is created or rotated.
 Each credential has one role and one scope: a division code whose subtree it
-may reach (`000000000000`, the country, reaches everything).
+may reach (`000000000000`, the country, reaches everything), and may expire
+(`expires_us`; 0 for never).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal, cast, get_args
 
 from schemas import codes
@@ -46,10 +48,15 @@ class Credential:
     created_us: int
     changed_us: int
     revoked_us: int
+    #: when it stops working (µs since the epoch); 0: never
+    expires_us: int = 0
 
     @property
     def active(self) -> bool:
         return self.revoked_us == 0
+
+    def expired(self, now_us: int) -> bool:
+        return self.expires_us != 0 and now_us >= self.expires_us
 
     def covers(self, code: str) -> bool:
         """Whether a normalised code lies inside this credential's scope."""
@@ -97,7 +104,37 @@ def check_scope(scope: str) -> str:
         raise CredentialError(f"scope {scope!r}: {exc}, or 'all'") from None
 
 
-_COLUMNS = "token_id, name, role, scope, secret_sha256, dev, created_us, changed_us, revoked_us"
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([dhm])")
+_UNIT_S = {"d": 86_400, "h": 3_600, "m": 60}
+
+
+def parse_expiry(text: str, now_us: int) -> int:
+    """When a credential created now with `--expires text` stops working, in µs:
+    `text` is a duration (`90d`, `12h`, `30m`) or an RFC 3339 time with an
+    offset, which must lie in the future."""
+    match = _DURATION.fullmatch(text.strip())
+    if match:
+        return now_us + int(match[1]) * _UNIT_S[match[2]] * 1_000_000
+    try:
+        when = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise CredentialError(
+            f"expires {text!r}: use a duration (90d, 12h, 30m) or an RFC 3339 time with an offset"
+        )
+    us = int((when - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
+    if us <= now_us:
+        raise CredentialError(f"expires {text!r}: that time has passed")
+    return us
+
+
+def format_us(us: int) -> str:
+    """µs since the epoch as an RFC 3339 UTC time to the second."""
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_COLUMNS = "token_id, name, role, scope, secret_sha256, dev, created_us, changed_us, revoked_us, expires_us"
 _LATEST = f"""
 SELECT token_id, {", ".join(f"argMax({c}, version)" for c in _COLUMNS.split(", ")[1:])}
 FROM credentials GROUP BY token_id
@@ -125,6 +162,7 @@ class CredentialStore:
             cred.created_us,
             cred.changed_us,
             cred.revoked_us,
+            cred.expires_us,
             time.time_ns(),
         )
         client(self._settings).execute(f"INSERT INTO credentials ({_COLUMNS}, version) VALUES", [row])
@@ -132,7 +170,8 @@ class CredentialStore:
     def all(self) -> list[Credential]:
         rows = client(self._settings).execute(_LATEST + " ORDER BY 2, 1")
         return [
-            Credential(r[0], r[1], cast(Role, r[2]), r[3], r[4], bool(r[5]), r[6], r[7], r[8]) for r in rows
+            Credential(r[0], r[1], cast(Role, r[2]), r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9])
+            for r in rows
         ]
 
     def active(self) -> dict[str, Credential]:
@@ -145,20 +184,28 @@ class CredentialStore:
                 return cred
         raise CredentialError(f"no active credential named {name!r}")
 
-    def create(self, name: str, role: str, scope: str, dev: bool = False) -> tuple[Credential, str]:
-        """A new credential and its token (shown once)."""
+    def create(
+        self, name: str, role: str, scope: str, dev: bool = False, expires_us: int = 0
+    ) -> tuple[Credential, str]:
+        """A new credential and its token (shown once); it stops working at
+        `expires_us` (0: never)."""
         name, checked_role, checked_scope = check_name(name), check_role(role), check_scope(scope)
         if any(c.name == name and c.active for c in self.all()):
             raise CredentialError(f"an active credential named {name!r} exists; revoke or rotate it")
         token_id, secret, now = secrets.token_hex(8), _new_secret(), _now_us()
-        cred = Credential(token_id, name, checked_role, checked_scope, hash_secret(secret), dev, now, now, 0)
+        cred = Credential(
+            token_id, name, checked_role, checked_scope, hash_secret(secret), dev, now, now, 0, expires_us
+        )
         self._write(cred)
         return cred, f"rb_{token_id}_{secret}"
 
-    def rotate(self, name: str) -> tuple[Credential, str]:
-        """A new secret for the same credential; the old token stops working."""
+    def rotate(self, name: str, expires_us: int | None = None) -> tuple[Credential, str]:
+        """A new secret for the same credential; the old token stops working. The
+        expiry is kept unless `expires_us` is given (0: never)."""
         secret = _new_secret()
         cred = replace(self.find(name), secret_sha256=hash_secret(secret), changed_us=_now_us())
+        if expires_us is not None:
+            cred = replace(cred, expires_us=expires_us)
         self._write(cred)
         return cred, f"rb_{cred.token_id}_{secret}"
 

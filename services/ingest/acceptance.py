@@ -8,48 +8,99 @@ from typing import Any, Literal
 
 from schemas import codes
 from schemas.events import AnyEvent, EventRetracted, ScreeningRegistered, ValidationContext
-from schemas.records import canonical_event, record_json
+from schemas.records import body_content_hash, canonical_event, json_micros, record_json
 from schemas.validation import Issue, validate_event
 from services.common.clock import RecordClock
 from services.common.credentials import Credential
+from services.ingest.archive import Stored
 from services.ingest.config import IngestSettings
-from services.ingest.errors import InvalidEvents, OutOfScope
+from services.ingest.errors import InvalidEvents, OutOfScope, StoreUnavailable
 from services.ingest.pseudonym import pseudonymise
 
-Status = Literal["accepted", "duplicate"]
-#: event ids -> jurisdiction of those already archived (see targets.py)
-TargetLookup = Callable[[Collection[str]], dict[str, str]]
+Status = Literal["accepted", "duplicate", "conflict"]
+#: event ids -> the standing version of those already archived (archive.py);
+#: raises StoreUnavailable when the store does not answer
+ArchiveLookup = Callable[[Collection[str]], dict[str, Stored]]
+RETRACTED = "event.retracted"
 
 
 @dataclass(frozen=True)
 class Prepared:
     index: int
     event_id: str
-    #: `duplicate` when the same event_id came earlier in this request
+    #: `accepted`; `duplicate` when the version that stands (the first, in the
+    #: archive or earlier in this request) has the same content; `conflict`
+    #: when its content differs (this version will never count)
     status: Status
+    #: normalised 12-digit code
+    jurisdiction: str
+    level: codes.Level
+    recorded_us: int
+    #: when the version that stands was recorded (duplicate and conflict only)
+    first_recorded_us: int | None
     key: bytes
     value: bytes
 
 
-def _retractions_of_retractions(events: list[tuple[int, AnyEvent]]) -> list[Issue]:
-    """ "A retraction of a retraction is rejected": caught here when the target is
-    in the same request (one already accepted earlier is void at query time)."""
-    retraction_ids = {str(e.event_id) for _, e in events if isinstance(e, EventRetracted)}
-    return [
-        Issue(
-            index,
-            str(e.event_id),
-            "data.target_event_id",
-            "the target is a retraction; retract the event itself",
+@dataclass(frozen=True)
+class Acceptance:
+    events: list[Prepared]
+    #: False when the store did not answer: resends were then judged from
+    #: this request alone, and a stored retraction could not be recognised
+    archive_checked: bool
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """What ingest knows of the version of an event id that stands."""
+
+    type: str
+    jurisdiction: str
+    recorded_at: str | None
+
+
+def _standing(events: list[tuple[int, AnyEvent]], stored: dict[str, Stored]) -> dict[str, _Standing]:
+    """The version that stands of each id known: the archived one, else the
+    first in this request (the archive's are older than any in the request)."""
+    out: dict[str, _Standing] = {}
+    for _, e in events:
+        out.setdefault(str(e.event_id), _Standing(e.type, e.jurisdiction, None))
+    for eid, s in stored.items():
+        out[eid] = _Standing(s.type, s.jurisdiction, json_micros(s.recorded_us))
+    return out
+
+
+def _retractions_of_retractions(
+    events: list[tuple[int, AnyEvent]], standing: dict[str, _Standing]
+) -> list[Issue]:
+    """ "A retraction of a retraction is rejected (422) whenever its target is
+    known at ingest, in the same request or already accepted": a target that
+    arrives later is void at query time instead."""
+    issues = []
+    for index, e in events:
+        if not isinstance(e, EventRetracted):
+            continue
+        target = standing.get(str(e.data.target_event_id))
+        if target is None or target.type != RETRACTED:
+            continue
+        where = f"recorded at {target.recorded_at}" if target.recorded_at else "in this request"
+        issues.append(
+            Issue(
+                index,
+                str(e.event_id),
+                "data.target_event_id",
+                f"the target is a retraction ({where}); retract the event itself",
+            )
         )
-        for index, e in events
-        if isinstance(e, EventRetracted) and str(e.data.target_event_id) in retraction_ids
-    ]
+    return issues
 
 
-def _scope_issues(events: list[tuple[int, AnyEvent]], cred: Credential, lookup: TargetLookup) -> list[Issue]:
+def _scope_issues(
+    events: list[tuple[int, AnyEvent]], cred: Credential, standing: dict[str, _Standing], checked: bool
+) -> list[Issue]:
     """Events outside the credential's scope, and retractions whose target (when
-    known: in this request or already archived) is outside it."""
+    known: in this request or already archived) is outside it. Raises
+    StoreUnavailable when a target may be archived but the store did not answer."""
     where = codes.significant(cred.scope) or "all"
     issues = [
         Issue(index, str(e.event_id), "jurisdiction", f"{e.jurisdiction} is outside the scope {where}")
@@ -59,18 +110,17 @@ def _scope_issues(events: list[tuple[int, AnyEvent]], cred: Credential, lookup: 
     retractions = [(i, e) for i, e in events if isinstance(e, EventRetracted)]
     if not retractions or cred.scope == codes.COUNTRY:
         return issues
-    known = {str(e.event_id): e.jurisdiction for _, e in events if not isinstance(e, EventRetracted)}
-    unknown = {str(e.data.target_event_id) for _, e in retractions} - known.keys()
-    known |= lookup(unknown)
+    if not checked and any(str(e.data.target_event_id) not in standing for _, e in retractions):
+        raise StoreUnavailable("cannot check retraction targets: the store did not answer")
     for index, e in retractions:
-        target = known.get(str(e.data.target_event_id))
-        if target is not None and not cred.covers(target):
+        target = standing.get(str(e.data.target_event_id))
+        if target is not None and not cred.covers(target.jurisdiction):
             issues.append(
                 Issue(
                     index,
                     str(e.event_id),
                     "data.target_event_id",
-                    f"the target event is in {target}, outside the scope {where}",
+                    f"the target event is in {target.jurisdiction}, outside the scope {where}",
                 )
             )
     return issues
@@ -95,12 +145,13 @@ class Acceptor:
         return out
 
     def prepare(
-        self, values: list[Any], decode_issues: list[Issue], cred: Credential, lookup: TargetLookup
-    ) -> list[Prepared]:
+        self, values: list[Any], decode_issues: list[Issue], cred: Credential, archive: ArchiveLookup
+    ) -> Acceptance:
         """Validates every event; raises InvalidEvents listing every issue when any
         is invalid, then OutOfScope when any lies outside the credential's scope.
         Otherwise returns the records, pseudonymised and stamped with the
-        credential's name as `source`."""
+        credential's name as `source`, each with its status against the archive
+        and the earlier events of the request."""
         ctx = ValidationContext(
             now=self._clock.now(),
             timezone=self._settings.zone,
@@ -117,10 +168,17 @@ class Acceptor:
                 found = self._registry_issues(event, index)
                 events.append((index, event))
             issues.extend(found)
-        issues.extend(_retractions_of_retractions(events))
+        asked = {str(e.event_id) for _, e in events}
+        asked |= {str(e.data.target_event_id) for _, e in events if isinstance(e, EventRetracted)}
+        try:
+            stored, checked = archive(asked), True
+        except StoreUnavailable:  # answer from the request alone (contract: "where known")
+            stored, checked = {}, False
+        standing = _standing(events, stored)
+        issues.extend(_retractions_of_retractions(events, standing))
         if issues:
             raise InvalidEvents(sorted(issues, key=lambda i: i.index))
-        outside = _scope_issues(events, cred, lookup)
+        outside = _scope_issues(events, cred, standing, checked)
         if outside:
             raise OutOfScope(cred.name, sorted(outside, key=lambda i: i.index))
 
@@ -128,7 +186,8 @@ class Acceptor:
         # request and after every earlier request of this process
         stamps = self._clock.reserve(len(events))
         prepared = []
-        seen: set[str] = set()
+        #: the first version of each id in this request: (recorded_us, body)
+        seen: dict[str, tuple[int, dict[str, Any]]] = {}
         key, source = self._key, cred.name
         for n, (index, event) in enumerate(events):
             # the record as EventRecord.to_json() writes it, built from the event's
@@ -138,15 +197,36 @@ class Acceptor:
             if person is not None:
                 person["id"] = pseudonymise(key, person["id"])
             eid = body["event_id"]
-            status: Status = "duplicate" if eid in seen else "accepted"
-            seen.add(eid)
+            status, first_us = _status(eid, body, stored, seen)
+            if status == "accepted":
+                seen[eid] = (stamps[n], body)
             prepared.append(
                 Prepared(
                     index,
                     eid,
                     status,
+                    event.jurisdiction,
+                    codes.level_of(event.jurisdiction),
+                    stamps[n],
+                    first_us,
                     codes.partition_key(event.jurisdiction).encode(),
                     record_json(stamps[n], source, body),
                 )
             )
-        return prepared
+        return Acceptance(prepared, checked)
+
+
+def _status(
+    eid: str, body: dict[str, Any], stored: dict[str, Stored], seen: dict[str, tuple[int, dict[str, Any]]]
+) -> tuple[Status, int | None]:
+    """This version's status, and when the version that stands was recorded.
+    Content hashes (those the aggregator stores) are computed only for ids
+    seen before: nearly never."""
+    if eid in stored:
+        first_us, first_hash = stored[eid].recorded_us, stored[eid].content_hash
+    elif eid in seen:
+        first_us, first_body = seen[eid]
+        first_hash = body_content_hash(first_body)
+    else:
+        return "accepted", None
+    return ("duplicate" if body_content_hash(body) == first_hash else "conflict"), first_us

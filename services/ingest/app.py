@@ -16,6 +16,7 @@ from services.common.clock import RecordClock
 from services.common.http import error_response, install_error_handlers
 from services.common.registry import read_codes
 from services.ingest.acceptance import Acceptor
+from services.ingest.archive import Archive
 from services.ingest.config import IngestSettings
 from services.ingest.errors import (
     BadBody,
@@ -30,23 +31,15 @@ from services.ingest.errors import (
 from services.ingest.producer import EventProducer
 from services.ingest.routes import events, health
 from services.ingest.state import IngestState
-from services.ingest.targets import TargetLookup
 
 log = logging.getLogger("ribao.ingest")
 
 
 async def _ingest_error(_: Request, exc: Exception) -> ORJSONResponse:
     if isinstance(exc, InvalidEvents):
-        return error_response(
-            422,
-            "invalid_events",
-            f"{exc}; nothing was accepted",
-            [i.as_dict() for i in exc.issues],
-        )
+        return error_response(422, "invalid_events", f"{exc}; nothing was accepted", exc.details())
     if isinstance(exc, OutOfScope):
-        return error_response(
-            403, "out_of_scope", f"{exc}; nothing was accepted", [i.as_dict() for i in exc.issues]
-        )
+        return error_response(403, "out_of_scope", f"{exc}; nothing was accepted", exc.details())
     if isinstance(exc, StoreUnavailable):
         return error_response(
             503, "store_unavailable", f"{exc}; nothing was accepted", headers={"Retry-After": "5"}
@@ -80,7 +73,7 @@ def create_app(settings: IngestSettings | None = None, clock: RecordClock | None
         await run_in_threadpool(app.state.access.authenticator.ready)
         producer = EventProducer(settings)
         app.state.ingest = IngestState(
-            settings, Acceptor(settings, known, record_clock), producer, TargetLookup(settings)
+            settings, Acceptor(settings, known, record_clock), producer, Archive(settings)
         )
         try:
             yield

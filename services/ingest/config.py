@@ -22,6 +22,9 @@ class IngestSettings(CommonSettings):
     zero_report_window_days: int = Field(7, ge=0, le=366)
     #: how long a request waits for the broker's acknowledgement before 503
     produce_timeout_s: float = Field(15.0, gt=0)
+    #: how long a request waits for the archive's answer (earlier versions,
+    #: retraction targets) before going on without it (or 503, see archive.py)
+    archive_timeout_s: float = Field(5.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _key_outside_dev(self) -> IngestSettings:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.ingest.acceptance import Acceptor
+from services.ingest.archive import Archive
 from services.ingest.config import IngestSettings
 from services.ingest.producer import EventProducer
-from services.ingest.targets import TargetLookup
 
 
 @dataclass
@@ -15,4 +15,4 @@ class IngestState:
     settings: IngestSettings
     acceptor: Acceptor
     producer: EventProducer
-    targets: TargetLookup
+    archive: Archive

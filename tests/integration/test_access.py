@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.common.credentials import CredentialStore
+from services.common.credentials import CredentialStore, format_us
 from tests.integration.harness import Pipeline, poll, topic_size
 
 COUNTY, OTHER = "360103", "360104"  # 南昌 西湖区, 青云谱区 (outside the property tests' 安徽 towns)
@@ -197,6 +197,54 @@ def test_token_commands_create_list_rotate_and_revoke(pipeline: Pipeline) -> Non
     assert bad.returncode == 2 and "role 'root'" in bad.stderr
     bad = p.cli("token", "create", "x", "--role", "viewer", "--scope", "34082")
     assert bad.returncode == 2 and "scope '34082'" in bad.stderr
+
+
+def test_tokens_with_an_expiry_are_listed_and_refused_once_expired(pipeline: Pipeline) -> None:
+    p = pipeline
+    name = f"cli-expiring-{uuid.uuid4().hex[:6]}"
+    created = p.cli("token", "create", name, "--role", "reporter", "--scope", COUNTY, "--expires", "90d")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert p.post(screening(V_IN), token=token).status_code == 202
+    cred = CredentialStore(p.settings).find(name)
+    # 90 days from the command's clock, read just before the credential was written
+    assert 0 <= 90 * 86_400 * 1_000_000 - (cred.expires_us - cred.created_us) < 60_000_000
+    line = next(ln for ln in p.cli("token", "list").stdout.splitlines() if ln.startswith(name))
+    fields = line.split("\t")
+    assert fields[3] == "active"
+    assert f"expires {format_us(cred.expires_us)}" in fields
+
+    at = p.cli(
+        "token",
+        "create",
+        f"{name}-at",
+        "--role",
+        "viewer",
+        "--scope",
+        COUNTY,
+        "--expires",
+        "2099-01-01T00:00:00+08:00",
+    )
+    assert at.returncode == 0, at.stderr
+    assert CredentialStore(p.settings).find(f"{name}-at").expires_us == 4_070_880_000_000_000
+    for bad in ("soon", "2020-01-01T00:00:00Z", "2099-01-01"):
+        refused = p.cli(
+            "token", "create", f"{name}-x", "--role", "viewer", "--scope", COUNTY, "--expires", bad
+        )
+        assert refused.returncode == 2 and "expires" in refused.stderr, (bad, refused.stderr)
+
+    # one that has expired (the store takes any time; the command only future ones)
+    old = f"expired-{uuid.uuid4().hex[:6]}"
+    _cred, gone = CredentialStore(p.settings).create(old, "admin", "all", expires_us=1_000_000)
+    for resp in (p.post(screening(V_IN), token=gone), p.get(f"/v1/jurisdictions/{COUNTY}", token=gone)):
+        body = error(resp, 401, "unauthenticated")
+        assert "expired at 1970-01-01T00:00:01Z" in body["message"]
+    listed = next(ln for ln in p.cli("token", "list").stdout.splitlines() if ln.startswith(old))
+    assert listed.split("\t")[3] == "expired"
+    # rotating with a new expiry brings it back
+    rotated = p.cli("token", "rotate", old, "--expires", "1h")
+    assert rotated.returncode == 0, rotated.stderr
+    assert p.get(f"/v1/jurisdictions/{COUNTY}", token=rotated.stdout.strip()).status_code == 200
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ from services.common.config import CommonSettings
 from services.common.counting import Model
 from services.common.figures import empty_figures
 from services.common.windows import report_window
+from services.ingest.archive import FIRST_SQL, KEYS_SQL
 from tests.integration.harness import require_services
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -427,3 +428,36 @@ def _check_version_index(
     assert sorted(engine.execute("SELECT * FROM event_versions")) == want_rows
     got = engine.execute(check, {"keys": keys})
     assert sorted(int(k) for (k,) in got) == want
+
+
+def test_ingest_archive_lookup_agrees_on_both_engines(tmp_path: Path) -> None:
+    """Ingest's look-up of a request's ids (services/ingest/archive.py) finds
+    the same first versions on both engines, the ones the aggregator keeps."""
+    records = _records()
+    effects = [fold(r, r.to_json(), TopicPosition(0, i)) for i, r in enumerate(records)]
+    versions = [(e.archive.event_id, e.archive.recorded_us, e.archive.content_hash) for e in effects]
+    later = {(d.event_id, d.recorded_us, d.content_hash) for d in superseded(versions)}
+    want = sorted(
+        (eid, rec, chash, e.archive.type, e.archive.jurisdiction)
+        for e, (eid, rec, chash) in zip(effects, versions, strict=True)
+        if (eid, rec, chash) not in later
+    )
+    assert len(want) < len(records), "the records hold a resent event"
+    ids = tuple(sorted({v[0] for v in versions} | {str(uuid.uuid4())}))
+    keys_sql = KEYS_SQL.replace("IN request_keys", "IN %(keys)s")
+    first_sql = FIRST_SQL.replace("IN request_ids", "IN %(ids)s")
+    base = CommonSettings()
+    require_services(base)
+    settings = base.model_copy(update={"clickhouse_database": f"ribao_compat_{uuid.uuid4().hex[:8]}"})
+    client(settings, database="default").execute(f"CREATE DATABASE {settings.clickhouse_database}")
+    try:
+        for engine in (Server(settings), Chdb(tmp_path / "chdb")):
+            _load(engine, records)
+            version_rows = [(v.id_key, v.recorded_us, v.content_key) for v in (e.version for e in effects)]
+            engine.insert("event_versions", "id_key, recorded_us, content_key", version_rows)
+            found = engine.execute(keys_sql, {"keys": tuple(id_key(i) for i in ids)})
+            assert sorted(int(k) for (k,) in found) == sorted({id_key(v[0]) for v in versions})
+            got = sorted(tuple(r) for r in engine.execute(first_sql, {"ids": ids}))
+            assert [(str(a), int(b), str(c), str(d), str(e)) for a, b, c, d, e in got] == want
+    finally:
+        client(settings, database="default").execute(f"DROP DATABASE {settings.clickhouse_database}")

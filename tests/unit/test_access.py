@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -20,7 +21,9 @@ from services.common.credentials import (
     check_name,
     check_role,
     check_scope,
+    format_us,
     hash_secret,
+    parse_expiry,
     parse_token,
 )
 
@@ -145,3 +148,27 @@ def test_rate_limit_is_per_credential_with_a_retry_after() -> None:
         limiter.hit(flood)
     assert 1 <= exc.value.retry_after <= 60
     limiter.hit(other)  # not starved by the flood
+
+
+def test_expiry_is_a_duration_or_a_future_rfc3339_time() -> None:
+    now = 1_700_000_000_000_000
+    assert parse_expiry("90d", now) == now + 90 * 86_400_000_000
+    assert parse_expiry("12h", now) == now + 12 * 3_600_000_000
+    assert parse_expiry("30m", now) == now + 30 * 60_000_000
+    assert parse_expiry("2099-01-01T00:00:00Z", now) == 4_070_908_800_000_000
+    for bad in ("0d", "90", "1w", "-1d", "2099-01-01", "2099-01-01T00:00:00", "2020-01-01T00:00:00Z"):
+        with pytest.raises(CredentialError, match="expires"):
+            parse_expiry(bad, now)
+    assert format_us(4_070_908_800_000_000) == "2099-01-01T00:00:00Z"
+
+
+def test_an_expired_token_is_refused_saying_so() -> None:
+    now_us = time.time_ns() // 1000
+    fresh = replace(cred(), expires_us=now_us + 3_600_000_000)
+    auth = Authenticator(False, 60, lambda: {fresh.token_id: fresh})
+    assert auth.authenticate(token()) == fresh
+    gone = replace(cred(), expires_us=now_us - 1)
+    auth = Authenticator(False, 60, lambda: {gone.token_id: gone})
+    with pytest.raises(Unauthenticated, match="expired at"):
+        auth.authenticate(token())
+    assert gone.expired(now_us) and not fresh.expired(now_us) and not cred().expired(now_us)

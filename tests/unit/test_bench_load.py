@@ -55,9 +55,11 @@ def test_preload_records_are_what_ingest_writes() -> None:
     items.append((probe_event(REGION, 1, NOW, ZONE, "t"), to_micros(NOW)))
     seen_types = set()
     for event, recorded_us in items:
-        prepared = _acceptor(recorded_us).prepare(
-            [event], [], credential(SOURCE, "000000000000", "admin"), lambda ids: {}
-        )[0]
+        prepared = (
+            _acceptor(recorded_us)
+            .prepare([event], [], credential(SOURCE, "000000000000", "admin"), lambda ids: {})
+            .events[0]
+        )
         assert record_key(event) == prepared.key
         ours = record_value(event, recorded_us, DEV_HMAC_KEY)
         assert orjson.loads(ours) == orjson.loads(prepared.value)

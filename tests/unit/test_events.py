@@ -439,8 +439,6 @@ def test_bad_jurisdiction_rejected(code: Any) -> None:
     ("code", "expected"),
     [
         ("340826103", "340826103000"),
-        ("00", "000000000000"),
-        ("000000000000", "000000000000"),
         ("34", "340000000000"),
         ("3408", "340800000000"),
         ("340826", "340826000000"),
@@ -449,6 +447,16 @@ def test_bad_jurisdiction_rejected(code: Any) -> None:
 )
 def test_jurisdiction_normalised(code: str, expected: str) -> None:
     assert accept(make("report.zero", jurisdiction=code)).jurisdiction == expected
+
+
+@pytest.mark.parametrize("code", ["00", "000000000000"])
+def test_an_event_names_a_province_or_a_lower_level(code: str) -> None:
+    """The country serves queries only (contract section 3): refused at ingest,
+    but a stored record (read without a context) still parses."""
+    [issue] = reject(make("screening.registered", jurisdiction=code), "jurisdiction")
+    assert "province or a lower level" in issue.message
+    event, issues = validate_event(make("screening.registered", jurisdiction=code), IDX, None)
+    assert issues == [] and event is not None and event.jurisdiction == "000000000000"
 
 
 # -- origin -------------------------------------------------------------------------------------

@@ -13,9 +13,17 @@ from schemas.events import ScreeningRegistered
 from schemas.records import EventRecord, from_micros, json_micros, json_time
 from services.common.clock import RecordClock
 from services.ingest.acceptance import Acceptor
+from services.ingest.archive import Stored
 from services.ingest.body import decode
 from services.ingest.config import IngestSettings
-from services.ingest.errors import BadBody, InvalidEvents, OutOfScope, TooLarge, UnsupportedMediaType
+from services.ingest.errors import (
+    BadBody,
+    InvalidEvents,
+    OutOfScope,
+    StoreUnavailable,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from services.ingest.pseudonym import pseudonymise
 from tests.unit.support import FixedClock, credential
 
@@ -25,7 +33,8 @@ CODES = frozenset({"340826103001", "340826103000", "420100000000"})
 ADMIN = credential("admin", "000000000000", "admin")
 
 
-def no_targets(ids: Any) -> dict[str, str]:
+def no_targets(ids: Any) -> dict[str, Stored]:
+    """An empty archive."""
     return {}
 
 
@@ -59,12 +68,15 @@ def test_pseudonym_is_keyed_and_stable() -> None:
 
 def test_decode_json_object_array_and_ndjson() -> None:
     one = event()
-    assert decode(orjson.dumps(one), "application/json", 10)[0] == [one]
-    assert decode(orjson.dumps([one, one]), "application/json; charset=utf-8", 10)[0] == [one, one]
+    assert decode(orjson.dumps(one), "application/json", 10).values == [one]
+    assert decode(orjson.dumps([one, one]), "application/json; charset=utf-8", 10).values == [one, one]
     nd = orjson.dumps(one) + b"\n\n" + b"{bad\n" + orjson.dumps(one) + b"\n"
-    values, issues = decode(nd, "application/x-ndjson", 10)
-    assert len(values) == 3 and [(i.index, i.field) for i in issues] == [(1, "(line)")]
-    assert "line 3" in issues[0].message
+    decoded = decode(nd, "application/x-ndjson", 10)
+    assert len(decoded.values) == 3 and [(i.index, i.field) for i in decoded.issues] == [(1, "(line)")]
+    assert "line 3" in decoded.issues[0].message
+    # index counts events, line counts the body's lines (blank ones too)
+    assert decoded.lines == [1, 3, 4]
+    assert decode(orjson.dumps(one), "application/json", 10).lines is None
 
 
 def test_decode_refusals() -> None:
@@ -79,7 +91,7 @@ def test_decode_refusals() -> None:
 
 
 def test_prepare_pseudonymises_stamps_and_keys_by_county() -> None:
-    prepared = acceptor().prepare([event(), event()], [], ADMIN, no_targets)
+    prepared = acceptor().prepare([event(), event()], [], ADMIN, no_targets).events
     records = [EventRecord.from_json(p.value) for p in prepared]
     assert all(p.key == b"340826" for p in prepared)
     assert records[0].recorded_at < records[1].recorded_at  # strictly increasing
@@ -93,7 +105,7 @@ def test_prepare_pseudonymises_stamps_and_keys_by_county() -> None:
 
 def test_prepare_marks_repeats_within_a_request() -> None:
     e = event()
-    assert [p.status for p in acceptor().prepare([e, e, event()], [], ADMIN, no_targets)] == [
+    assert [p.status for p in acceptor().prepare([e, e, event()], [], ADMIN, no_targets).events] == [
         "accepted",
         "duplicate",
         "accepted",
@@ -112,9 +124,9 @@ def test_prepare_rejects_the_whole_request_listing_every_issue() -> None:
 
 
 def test_undecodable_lines_are_reported_once() -> None:
-    values, issues = decode(b"{x\n" + orjson.dumps(event()), "application/x-ndjson", 10)
+    decoded = decode(b"{x\n" + orjson.dumps(event()), "application/x-ndjson", 10)
     with pytest.raises(InvalidEvents) as exc:
-        acceptor().prepare(values, issues, ADMIN, no_targets)
+        acceptor().prepare(decoded.values, decoded.issues, ADMIN, no_targets)
     assert [(i.index, i.field) for i in exc.value.issues] == [(0, "(line)")]
 
 
@@ -135,7 +147,7 @@ def test_a_retraction_of_a_retraction_in_the_same_request_is_rejected() -> None:
     with pytest.raises(InvalidEvents) as exc:
         acceptor().prepare([target, first, second], [], ADMIN, no_targets)
     assert [(i.index, i.field) for i in exc.value.issues] == [(2, "data.target_event_id")]
-    assert len(acceptor().prepare([target, first], [], ADMIN, no_targets)) == 2
+    assert len(acceptor().prepare([target, first], [], ADMIN, no_targets).events) == 2
 
 
 def retraction(target_id: str, jurisdiction: str = "340826103001") -> dict[str, Any]:
@@ -155,8 +167,12 @@ def test_events_outside_the_scope_are_refused_whole_naming_each() -> None:
         (1, outside["event_id"], "jurisdiction")
     ]
     assert "outside the scope 340826103" in exc.value.issues[0].message
-    [p] = acceptor().prepare([inside], [], town, no_targets)
+    [p] = acceptor().prepare([inside], [], town, no_targets).events
     assert EventRecord.from_json(p.value).source == "town"
+
+
+def stored(event_type: str, jurisdiction: str, recorded_us: int = 1_600_000_000_000_000) -> Stored:
+    return Stored(recorded_us, "0" * 64, event_type, jurisdiction)
 
 
 def test_a_retraction_needs_a_scope_covering_its_known_target() -> None:
@@ -164,30 +180,118 @@ def test_a_retraction_needs_a_scope_covering_its_known_target() -> None:
     far, unknown = str(uuid.uuid4()), str(uuid.uuid4())
     asked: list[set[str]] = []
 
-    def archive(ids: Any) -> dict[str, str]:
+    def archive(ids: Any) -> dict[str, Stored]:
         asked.append(set(ids))
-        return {far: "420100000000"}
+        return {far: stored("screening.registered", "420100000000")} if far in ids else {}
 
     far_target = retraction(far)
     with pytest.raises(OutOfScope) as exc:
         acceptor().prepare([far_target], [], town, archive)
     assert [(i.index, i.field) for i in exc.value.issues] == [(0, "data.target_event_id")]
     assert "420100000000" in exc.value.issues[0].message
-    # a target in the same request is known without asking the archive
-    other = event(jurisdiction="420100000000")
-    with pytest.raises(OutOfScope):
-        acceptor().prepare(
-            [retraction(other["event_id"])], [], town, lambda ids: {other["event_id"]: "420100000000"}
-        )
+    # a target in the same request is known too
     near = event()
-    assert len(acceptor().prepare([near, retraction(near["event_id"])], [], town, archive)) == 2
-    # an unknown target (not arrived yet) is accepted; the country scope never asks
+    assert len(acceptor().prepare([near, retraction(near["event_id"])], [], town, archive).events) == 2
+    # an unknown target (not arrived yet) is accepted; the country scope covers any target
     asked.clear()
-    assert len(acceptor().prepare([retraction(unknown)], [], town, archive)) == 1
-    assert asked == [{unknown}]
-    asked.clear()
-    acceptor().prepare([retraction(far)], [], ADMIN, archive)
-    assert asked == []
+    late = retraction(unknown)
+    assert len(acceptor().prepare([late], [], town, archive).events) == 1
+    assert asked == [{unknown, late["event_id"]}]
+    assert len(acceptor().prepare([retraction(far)], [], ADMIN, archive).events) == 1
+
+
+def down(ids: Any) -> dict[str, Stored]:
+    raise StoreUnavailable("the store did not answer (NetworkError)")
+
+
+def test_without_the_store_resends_are_judged_from_the_request_and_scoped_retractions_wait() -> None:
+    e = event()
+    done = acceptor().prepare([e, e], [], ADMIN, down)
+    assert not done.archive_checked
+    assert [p.status for p in done.events] == ["accepted", "duplicate"]
+    # the country scope covers any target; a narrower scope cannot check an unknown one
+    assert acceptor().prepare([retraction(str(uuid.uuid4()))], [], ADMIN, down).events
+    town = credential("town", "340826103000")
+    with pytest.raises(StoreUnavailable):
+        acceptor().prepare([retraction(str(uuid.uuid4()))], [], town, down)
+    # ... but one whose target is in the request can
+    assert acceptor().prepare([e, retraction(e["event_id"])], [], town, down).archive_checked is False
+    # an invalid request is still refused as such
+    with pytest.raises(InvalidEvents):
+        acceptor().prepare([event(jurisdiction="340826103999")], [], town, down)
+
+
+def test_statuses_against_the_archive_use_the_aggregators_content_hash() -> None:
+    """A resend with the content already archived is a duplicate; with other
+    content a conflict naming the first version's recorded_at; the hash is the
+    one the aggregator computes from the record as written (person pseudonymised)."""
+    e = event()
+    [first] = acceptor().prepare([e], [], ADMIN, no_targets).events
+    record = EventRecord.from_json(first.value)
+    archived = Stored(first.recorded_us, record.content_hash(), e["type"], e["jurisdiction"])
+
+    def archive(ids: Any) -> dict[str, Stored]:
+        return {e["event_id"]: archived}
+
+    changed = dict(e, person={"id": "someone-else"})
+    done = acceptor().prepare([e, changed, event()], [], ADMIN, archive)
+    assert done.archive_checked
+    assert [(p.status, p.first_recorded_us) for p in done.events] == [
+        ("duplicate", first.recorded_us),
+        ("conflict", first.recorded_us),
+        ("accepted", None),
+    ]
+    # within one request: the first occurrence stands
+    again = acceptor().prepare([changed, changed, e], [], ADMIN, no_targets).events
+    assert [p.status for p in again] == ["accepted", "duplicate", "conflict"]
+    assert again[1].first_recorded_us == again[2].first_recorded_us == again[0].recorded_us
+
+
+def test_a_retraction_of_a_stored_retraction_is_rejected() -> None:
+    stored_retraction, stored_event = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def archive(ids: Any) -> dict[str, Stored]:
+        return {
+            stored_retraction: stored("event.retracted", "340826103001", 1_600_000_000_000_000),
+            stored_event: stored("screening.registered", "340826103001"),
+        }
+
+    with pytest.raises(InvalidEvents) as exc:
+        acceptor().prepare([event(), retraction(stored_retraction)], [], ADMIN, archive)
+    [issue] = exc.value.issues
+    assert (issue.index, issue.field) == (1, "data.target_event_id")
+    assert "2020-09-13T12:26:40Z" in issue.message  # when the targeted retraction was recorded
+    assert acceptor().prepare([retraction(stored_event)], [], ADMIN, archive).events
+
+
+@pytest.mark.parametrize("code", ["00", "000000000000"])
+def test_an_event_of_the_country_is_rejected(code: str) -> None:
+    with pytest.raises(InvalidEvents) as exc:
+        acceptor().prepare([event(jurisdiction=code)], [], ADMIN, no_targets)
+    assert [(i.index, i.field) for i in exc.value.issues] == [(0, "jurisdiction")]
+    assert "province or a lower level" in exc.value.issues[0].message
+
+
+def test_each_event_carries_its_normalised_jurisdiction_and_level() -> None:
+    done = acceptor().prepare(
+        [event(jurisdiction="340826103"), event(jurisdiction="4201"), event()], [], ADMIN, no_targets
+    )
+    assert [(p.jurisdiction, p.level) for p in done.events] == [
+        ("340826103000", "town"),
+        ("420100000000", "city"),
+        ("340826103001", "village"),
+    ]
+
+
+def test_ndjson_issues_name_their_line_and_json_bodies_of_several_documents_get_a_hint() -> None:
+    body = orjson.dumps(event()) + b"\n\n" + orjson.dumps(event(jurisdiction="340826103999")) + b"\n"
+    decoded = decode(body, "application/x-ndjson", 10)
+    with pytest.raises(InvalidEvents) as exc:
+        acceptor().prepare(decoded.values, decoded.issues, ADMIN, no_targets)
+    exc.value.lines = decoded.lines
+    assert [(d["index"], d["line"], d["field"]) for d in exc.value.details()] == [(1, 3, "jurisdiction")]
+    with pytest.raises(BadBody, match="application/x-ndjson"):
+        decode(body, "application/json", 10)
 
 
 def test_prepared_record_is_what_the_record_model_writes() -> None:
@@ -198,8 +302,10 @@ def test_prepared_record_is_what_the_record_model_writes() -> None:
     iso = event(type="isolation.started", data={"mode": "home"}, occurred_at="2020-01-28T10:00:00.25Z")
     for us in (1_600_000_000_000_000, 1_600_000_000_120_000, 1_600_000_000_000_001):
         for raw in (event(), venue, iso):
-            prepared = Acceptor(IngestSettings(dev_mode=True), CODES, FixedClock(us)).prepare(
-                [raw], [], ADMIN, no_targets
+            prepared = (
+                Acceptor(IngestSettings(dev_mode=True), CODES, FixedClock(us))
+                .prepare([raw], [], ADMIN, no_targets)
+                .events
             )
             again = EventRecord.from_json(prepared[0].value)
             assert again.to_json() == prepared[0].value
@@ -268,6 +374,20 @@ def test_worker_clocks_never_tie() -> None:
 
 
 def test_prepare_stamps_a_request_with_consecutive_microseconds() -> None:
-    prepared = acceptor().prepare([event(), event(), event()], [], ADMIN, no_targets)
+    prepared = acceptor().prepare([event(), event(), event()], [], ADMIN, no_targets).events
     stamps = [EventRecord.from_json(p.value).recorded_at for p in prepared]
     assert [int((b - a).total_seconds() * 1_000_000) for a, b in itertools.pairwise(stamps)] == [1, 1]
+
+
+def test_archive_lookups_pause_after_the_store_failed() -> None:
+    """A store that refuses connections: StoreUnavailable, and for a moment
+    after, look-ups fail at once without trying again."""
+    from services.children import free_port
+    from services.ingest import archive as archive_module
+
+    archive = archive_module.Archive(IngestSettings(dev_mode=True, clickhouse_port=free_port()))
+    assert archive.first_versions([]) == {}
+    with pytest.raises(StoreUnavailable, match="did not answer"):
+        archive.first_versions([str(uuid.uuid4())])
+    with pytest.raises(StoreUnavailable, match="a moment ago"):
+        archive.first_versions([str(uuid.uuid4())])

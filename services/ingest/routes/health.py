@@ -7,6 +7,7 @@ from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.common.http import error_response
+from services.ingest.models import ErrorBody, Ready
 from services.ingest.state import IngestState
 
 router = APIRouter()
@@ -17,7 +18,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    responses={503: {"model": ErrorBody, "description": "Kafka or the credential store is not reachable"}},
+)
 async def readyz(request: Request) -> ORJSONResponse:
     state: IngestState = request.app.state.ingest
     broker = "ok" if await run_in_threadpool(state.producer.ready) else "unreachable"
