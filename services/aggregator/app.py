@@ -25,6 +25,7 @@ import mode
 import uvloop
 
 from schemas.records import EventRecord
+from services.aggregator import metrics
 from services.aggregator.config import AggregatorSettings
 from services.aggregator.dead_letters import DeadLetter, DeadLetterSink, Message, split_unknown
 from services.aggregator.decode import decode_record
@@ -32,6 +33,7 @@ from services.aggregator.errors import AggregatorError, PoisonRecord
 from services.aggregator.fold import Effects, TopicPosition, fold
 from services.aggregator.jurisdictions import KnownCodes
 from services.aggregator.store import Store
+from services.common import logs
 
 log = logging.getLogger("ribao.aggregator")
 #: batches folded and waiting for the writer, at most
@@ -94,6 +96,7 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
     store = Store(settings)
     known_codes = KnownCodes(settings)
     sink = DeadLetterSink(settings)
+    metrics.install(app)
 
     async def retrying(what: str, call: Callable[[], T]) -> T:
         """Runs `call` until it succeeds: the offsets wait, nothing is skipped."""
@@ -115,9 +118,11 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         started: float,
     ) -> Batch:
         known, unregistered = split_unknown(decoded, unknown)
+        folding = time.perf_counter()
         batch = [
             fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset)) for msg, record in known
         ]
+        metrics.observe_fold(time.perf_counter() - folding)
         return Batch(events, batch, poison + unregistered, started)
 
     async def commit(stream: Any, work: Batch) -> None:
@@ -125,16 +130,14 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         committable): nothing is acknowledged before it is stored."""
         for d in work.dead:
             log.error("dead letter at partition %d offset %d: %s", d.partition, d.offset, d.error)
+        writing = time.perf_counter()
         if work.dead:
             await retrying("dead-letter topic", partial(sink.publish, work.dead))
         await retrying("store write", partial(store.write_all, work.effects, work.dead))
         for event in work.events:
             await stream.ack(event)
-        log.info(
-            "folded %d events (%d dead) in %.0f ms",
-            len(work.effects),
-            len(work.dead),
-            (time.perf_counter() - work.started) * 1000,
+        metrics.observe_batch(
+            work.effects, work.dead, time.perf_counter() - writing, time.perf_counter() - work.started
         )
 
     async def write_loop(stream: Any, queue: asyncio.Queue[Batch]) -> None:
@@ -191,6 +194,8 @@ def run_worker(settings: AggregatorSettings | None = None) -> None:
     # uvloop: Faust schedules several tasks per message (mode's wait_first);
     # uvloop's C event loop runs them with far less CPU than asyncio's
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    metrics.serve(settings.aggregator_metrics_host, settings.aggregator_metrics_port)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
     worker.execute_from_commandline()

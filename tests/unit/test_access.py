@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import multiprocessing
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +148,39 @@ def test_rate_limit_is_per_credential_with_a_retry_after() -> None:
         limiter.hit(flood)
     assert 1 <= exc.value.retry_after <= 60
     limiter.hit(other)  # not starved by the flood
+
+
+def test_the_window_after_each_hit_gives_the_rate_limit_headers() -> None:
+    limiter = RateLimiter("3/minute")
+    states = [limiter.hit(cred("h")) for _ in range(3)]
+    assert [(s.limit, s.remaining) for s in states] == [(3, 2), (3, 1), (3, 0)]
+    assert all(0 <= s.reset_s <= 60 for s in states)
+    with pytest.raises(RateLimited) as exc:
+        limiter.hit(cred("h"))
+    assert (exc.value.rate.limit, exc.value.rate.remaining) == (3, 0)
+
+
+def _hits_in_a_process(folder: str, hits: int, out: Any) -> None:
+    limiter = RateLimiter("7/minute", Path(folder))
+    allowed = 0
+    for _ in range(hits):
+        try:
+            limiter.hit(cred("shared"))
+            allowed += 1
+        except RateLimited:
+            pass
+    out.put(allowed)
+
+
+def test_a_shared_folder_gives_one_window_per_credential_across_processes(tmp_path: Path) -> None:
+    """What RIBAO_INGEST_WORKERS needs: the workers share the credential's
+    window, so the service allows the limit once, not once per process."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hits_in_a_process, args=(str(tmp_path), 5, out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    allowed = [out.get(timeout=5) for _ in procs]
+    assert sum(allowed) == 7, allowed  # 15 hits in all, from three processes

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.common.access import require
 from services.common.credentials import Credential
+from services.ingest import metrics
 from services.ingest.body import decode
 from services.ingest.errors import TooLarge
 from services.ingest.state import IngestState
@@ -41,6 +42,7 @@ async def post_events(request: Request, cred: Credential = Depends(require("repo
     values, decode_issues = decode(
         body, request.headers.get("content-type", ""), settings.max_events_per_request
     )
+    metrics.decoded(len(values))
     prepared = await run_in_threadpool(
         state.acceptor.prepare, values, decode_issues, cred, state.targets.jurisdictions
     )
@@ -56,6 +58,7 @@ async def post_events(request: Request, cred: Credential = Depends(require("repo
         for p, pos in zip(prepared, positions, strict=True)
     ]
     dups = sum(1 for p in prepared if p.status == "duplicate")
+    metrics.answered(cred.name, len(prepared) - dups, dups)
     return ORJSONResponse(
         {"accepted": len(prepared) - dups, "duplicates": dups, "events": events}, status_code=202
     )
