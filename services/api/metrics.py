@@ -68,7 +68,7 @@ class PipelineCollector(Collector):
         parts = self._consumer.partitions_for_topic(s.events_topic) or set()
         tps = [TopicPartition(s.events_topic, p) for p in sorted(parts)]
         ends = self._consumer.end_offsets(tps) if tps else {}
-        committed = self._admin.list_consumer_group_offsets(s.aggregator_id)
+        committed = self._admin.list_group_offsets({s.aggregator_id: None}).get(s.aggregator_id, {})
         return {
             tp.partition: max(0, ends[tp] - max(0, committed[tp].offset if tp in committed else 0))
             for tp in tps

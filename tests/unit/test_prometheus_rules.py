@@ -48,3 +48,18 @@ def test_the_rendered_scrape_config_is_valid_and_names_the_ports(tmp_path: Path)
     path = tmp_path / "prometheus.yml"
     path.write_text(text, "utf-8")
     run("check", "config", str(path))
+
+
+def test_the_stack_renders_its_config_with_the_configured_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.stack import prometheus_service
+
+    monkeypatch.setenv("RIBAO_HOME", str(tmp_path))
+    svc = prometheus_service(18081, 18080, 18082, 19090)
+    assert svc.ready_url == "http://127.0.0.1:19090/-/ready"
+    assert "--web.listen-address=127.0.0.1:19090" in svc.command
+    config = tmp_path / "prometheus" / "prometheus.yml"
+    assert f"--config.file={config}" in svc.command
+    assert all(f'"127.0.0.1:{port}"' in config.read_text() for port in (18081, 18080, 18082))
+    run("check", "config", str(config))
