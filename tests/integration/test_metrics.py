@@ -50,6 +50,11 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)
 
 
+def has(samples: Samples, name: str, **labels: str) -> bool:
+    want = set(labels.items())
+    return any(n == name and want <= ls for (n, ls) in samples)
+
+
 def screening(village: str, n: int = 0, category: str = "returnee") -> dict[str, Any]:
     return {
         "event_id": str(uuid.uuid4()),
@@ -105,6 +110,13 @@ def test_each_service_counts_exactly_what_was_sent(pipeline: Pipeline) -> None:
     )
     after = {svc: scrape(url) for svc, url in urls(p).items()}
 
+    for svc in after:  # what moved (shown with pytest -rP)
+        for key, value in sorted(after[svc].items(), key=lambda kv: (kv[0][0], sorted(kv[0][1]))):
+            was = before[svc].get(key, 0.0)
+            if key[0].startswith("ribao_") and not key[0].endswith("_created") and value != was:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(key[1]))
+                print(f"{svc:10} {key[0]}{{{labels}}} {was:g} -> {value:g}")
+
     def moved(svc: str, metric: str, **labels: str) -> float:
         return total(after[svc], metric, **labels) - total(before[svc], metric, **labels)
 
@@ -132,6 +144,14 @@ def test_each_service_counts_exactly_what_was_sent(pipeline: Pipeline) -> None:
     partition = accepted.json()["events"][0]["partition"]
     fresh = total(after["aggregator"], "ribao_aggregator_freshness_seconds", partition=str(partition))
     assert fresh > 0  # the events were folded: a recorded_at is known for their partition
+    # the worker's own view of its lag, once it has read the partition's high-water mark
+    poll(
+        lambda: scrape(p.aggregator_metrics_url),
+        lambda s: has(s, "ribao_aggregator_consumer_lag", partition=str(partition)),
+        what="the aggregator's lag on the partition",
+    )
+    for svc in ("ingest", "api"):  # both read the credentials (the age is time() - this)
+        assert total(after[svc], "ribao_credentials_cache_loaded_timestamp_seconds") > 0
 
     # request ids: in the header, in error bodies, in the log line (with the credential and count)
     for resp in (accepted, invalid, out_of_scope, report):
