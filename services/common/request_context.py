@@ -6,7 +6,8 @@ Starlette's BaseHTTPMiddleware). It gives each request an id (the caller's
 returns it in the `X-Request-ID` header and puts it into error bodies (see
 `services.common.http`), adds the `RateLimit-*` headers once the credential
 is known, counts the request by route template and status, and logs one line:
-request id, credential name, route, status, duration and the events count.
+request id, credential name, route, status, duration and the events count
+(not for /metrics, nor for a probe that succeeds).
 Routes and the access dependency fill in what only they know through
 `current()`, a mutable record shared with the threads they run in.
 """
@@ -30,6 +31,8 @@ from services.common import metrics
 log = logging.getLogger("ribao.requests")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+#: liveness and readiness probes: logged only when they fail
+_PROBES = frozenset({"/healthz", "/readyz"})
 
 
 @dataclass
@@ -128,6 +131,8 @@ class RequestObserver:
         metrics.observe_request(route, info.method, status, seconds)
         if self.on_done is not None:
             self.on_done(info, status)
+        if route in _PROBES and status < 400:  # a probe every few seconds: counted, not logged
+            return
         line: dict[str, Any] = {
             "request_id": info.request_id,
             "credential": info.credential,
