@@ -152,15 +152,16 @@ def install(app: Any) -> None:
 
     @app.timer(HIGHWATER_EVERY_S)  # type: ignore[untyped-decorator]
     async def read_highwaters() -> None:
-        consumer = app.consumer
         marks = {}
-        for tp in consumer.assignment():
-            try:
+        try:
+            consumer = app.consumer
+            for tp in consumer.assignment():
                 mark = consumer.highwater(tp)
-            except Exception:  # not fetched from yet
-                continue
-            if mark is not None:
-                marks[tp.partition] = int(mark)
+                if mark is not None:  # None until the partition was fetched from
+                    marks[tp.partition] = int(mark)
+        except Exception as exc:  # a consumer not started or rebalancing: keep the last marks
+            log.debug("high-water marks unavailable (%s)", type(exc).__name__)
+            return
         PROGRESS.highwaters(marks)
 
 
