@@ -71,9 +71,12 @@ class Progress(Collector):
             _, last = self._folded.get(partition, (0, None))
             self._folded[partition] = (offset + 1, recorded_us if recorded_us is not None else last)
 
-    def highwaters(self, marks: dict[int, int]) -> None:
+    def assigned(self, partitions: set[int], marks: dict[int, int]) -> None:
+        """The partitions this worker holds now, with their high-water marks; a
+        partition moved to another worker is no longer reported here."""
         with self._lock:
             self._highwater = dict(marks)
+            self._folded = {p: v for p, v in self._folded.items() if p in partitions}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
@@ -152,17 +155,18 @@ def install(app: Any) -> None:
 
     @app.timer(HIGHWATER_EVERY_S)  # type: ignore[untyped-decorator]
     async def read_highwaters() -> None:
-        marks = {}
+        marks, partitions = {}, set()
         try:
             consumer = app.consumer
             for tp in consumer.assignment():
+                partitions.add(tp.partition)
                 mark = consumer.highwater(tp)
                 if mark is not None:  # None until the partition was fetched from
                     marks[tp.partition] = int(mark)
         except Exception as exc:  # a consumer not started or rebalancing: keep the last marks
             log.debug("high-water marks unavailable (%s)", type(exc).__name__)
             return
-        PROGRESS.highwaters(marks)
+        PROGRESS.assigned(partitions, marks)
 
 
 def serve(host: str, port: int) -> None:
