@@ -84,11 +84,12 @@ class Stack:
         )
         # `<events topic>.dead`: the dead-letter topic, where the aggregator has one
         dead = f"{self.settings.events_topic}.dead"
-        for topic in [self.settings.events_topic, dead, *self.extra_topics]:
+        subjects = self.settings.subjects_topic_name
+        for topic in [self.settings.events_topic, dead, subjects, *self.extra_topics]:
             try:
                 delete_topic(self.settings, topic)
             except Exception as exc:  # a topic that was never created
-                if topic != dead:
+                if topic not in (dead, subjects):
                     print(f"  (topic {topic}: {type(exc).__name__})")
         _delete_groups(self.settings, [self.group, *self.extra_groups])
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -206,6 +206,32 @@ def load_registry_cmd(
     load_registry(settings, _say, force=True)
 
 
+@app.command("rebuild-counts")
+def rebuild_counts(
+    chunk: int = typer.Option(5000, min=1, max=1_000_000, help="subjects recounted per insert"),
+) -> None:
+    """Recompute the counts behind the daily figures from the stored facts
+    (after migration 011 or a change of RIBAO_FOCUS_AREAS). Stop the aggregator first."""
+    from services.aggregator.rebuild import rebuild
+    from services.common.config import CommonSettings
+
+    settings = CommonSettings()
+    started = time.perf_counter()
+    bar: list[Any] = []
+
+    def begin(n: int) -> None:
+        bar.append(typer.progressbar(length=n, label="recounting subjects", file=sys.stderr).__enter__())
+
+    stats = rebuild(settings, chunk, progress=lambda n: bar[0].update(n), total=begin)
+    if bar:
+        bar[0].__exit__(None, None, None)
+    took = time.perf_counter() - started
+    typer.echo(
+        f"recounted {stats.subjects} subjects ({stats.deltas} deltas) in {took:.1f} s "
+        f"({stats.subjects / took if took else 0:.0f} subjects/s)"
+    )
+
+
 @app.command()
 def jsonschema(
     out: Path = typer.Option(Path("schemas/events.v1.schema.json"), help="where to write it"),

@@ -1,8 +1,9 @@
 """Stage 2a: the aggregator's sustained rate. It is started on the backlog the
 preload and the ingest stage left on the topic (nothing else running but the
-API, idle), and the archive's row count (ClickHouse part metadata, polled
-twice a second) is timed from the first rows written to the last: events/s
-while it works, start-up excluded (reported apart)."""
+API, idle), and timed from the first archive rows written (ClickHouse part
+metadata, polled twice a second) until the counts are complete: the archive
+holds every event and the counting agent has committed every subject to
+recount. Events/s while it works, start-up excluded (reported apart)."""
 
 from __future__ import annotations
 
@@ -55,12 +56,43 @@ def wait_archived(
         time.sleep(0.5)
 
 
+def subjects_lag(settings: CommonSettings, group: str) -> int:
+    """Records of the subjects topic the group has not committed (recounts not written)."""
+    from kafka import KafkaAdminClient
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        topic = settings.subjects_topic_name
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
+        ends = consumer.end_offsets(tps)
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def wait_recounted(settings: CommonSettings, group: str, timeout: float) -> None:
+    """After the archive holds every event: until the counting agent has
+    committed every subject stage 1 published (the counts are complete)."""
+    deadline = time.monotonic() + timeout
+    while (left := subjects_lag(settings, group)) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"recounts: {left:,} subject records not committed after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
 def run(stack: Stack, timeout: float, workers: int = 1) -> dict[str, Any]:
     target = topic_size(stack.settings)
     started = time.perf_counter()
     for k in range(workers):  # workers of one consumer group share the partitions
         stack.start("aggregator" if k == 0 else f"aggregator-{k + 1}", service="aggregator")
     samples = wait_archived(stack.settings, target, timeout, "aggregator (backlog)")
+    # the figures are complete when the counting agent has caught up too: the
+    # drain is timed to then (the last archive sample stands for when stage 1 ended)
+    wait_recounted(stack.settings, stack.group, timeout)
+    samples.append((time.perf_counter(), samples[-1][1]))
     finished = samples[-1][0]
     first = next((t, n) for t, n in samples if n > 0)
     # the first sample with rows marks the first batch written; the rows before

@@ -27,13 +27,18 @@ import uvloop
 from schemas.records import EventRecord
 from services.aggregator import metrics
 from services.aggregator.config import AggregatorSettings
+from services.aggregator.counting_runner import CountingRunner
+from services.aggregator.counting_store import CountingStore
 from services.aggregator.dead_letters import DeadLetter, DeadLetterSink, Message, split_unknown
 from services.aggregator.decode import decode_record
 from services.aggregator.errors import AggregatorError, PoisonRecord
 from services.aggregator.fold import Effects, TopicPosition, fold
 from services.aggregator.jurisdictions import KnownCodes
 from services.aggregator.store import Store
+from services.aggregator.subjects import SubjectSink
+from services.aggregator.subjects import decode as decode_subjects
 from services.common import logs
+from services.common.counting import Model
 
 log = logging.getLogger("ribao.aggregator")
 #: batches folded and waiting for the writer, at most
@@ -93,10 +98,20 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         value_serializer="raw",
         internal=False,
     )
+    subjects_topic = app.topic(
+        settings.subjects_topic_name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
+    )
     store = Store(settings)
     known_codes = KnownCodes(settings)
     sink = DeadLetterSink(settings)
-    metrics.install(app)
+    subject_sink = SubjectSink(settings)
+    runner = CountingRunner(CountingStore(settings), Model(tuple(settings.focus_area_list)))
+    metrics.install(app, settings.events_topic)
 
     async def retrying(what: str, call: Callable[[], T]) -> T:
         """Runs `call` until it succeeds: the offsets wait, nothing is skipped."""
@@ -133,7 +148,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         writing = time.perf_counter()
         if work.dead:
             await retrying("dead-letter topic", partial(sink.publish, work.dead))
-        await retrying("store write", partial(store.write_all, work.effects, work.dead))
+        stats = await retrying("store write", partial(store.write_all, work.effects, work.dead))
+        await retrying("subjects topic", partial(subject_sink.publish, stats.subjects))
         for event in work.events:
             await stream.ack(event)
         metrics.observe_batch(
@@ -184,6 +200,28 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
                     raise AggregatorError("the writer task stopped")
         finally:
             writer.cancel()  # what it had not acknowledged comes again
+
+    @app.agent(subjects_topic)
+    async def count(stream: AsyncIterable[Any]) -> None:
+        """Stage 2: recounts the subjects named on the subjects topic (one
+        consumer per partition, so one writer per subject), then acknowledges
+        them. A batch is recounted whole, again after a failure."""
+        async for events in stream.noack().noack_take(  # type: ignore[attr-defined]
+            settings.batch_max, within=settings.batch_within_s
+        ):
+            started = time.perf_counter()
+            subjects: set[str] = set()
+            for event in events:
+                try:
+                    subjects.update(decode_subjects(event.message.value))
+                except PoisonRecord as exc:
+                    log.error("subjects topic: skipping a record that is %s", exc)
+            stats = await retrying("recount", partial(runner.recount, subjects))
+            for event in events:
+                await stream.ack(event)  # type: ignore[attr-defined]
+            metrics.observe_recount(
+                stats.subjects, stats.changed, stats.deltas, time.perf_counter() - started
+            )
 
     return app
 

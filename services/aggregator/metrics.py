@@ -2,11 +2,12 @@
 
 The worker runs Faust with its web server off, so /metrics comes from
 prometheus-client's own HTTP server on `RIBAO_AGGREGATOR_METRICS_PORT`
-(`serve`). The batch loop calls three small functions: `observe_fold` (the
-fold of one batch), `observe_batch` (a batch written and acknowledged) and,
-through `install`, a Faust timer reads the consumer's high-water marks for
-the lag. Freshness and lag are computed when scraped, from the last offset
-and `recorded_at` folded on each partition:
+(`serve`). The agents call small functions: `observe_fold` (the fold of one
+batch), `observe_batch` (a batch written and acknowledged), `observe_recount`
+(a batch of the subjects topic recounted); `install` adds a Faust timer that
+reads the consumer's high-water marks on the events topic for the lag.
+Freshness and lag are computed when scraped, from the last offset and
+`recorded_at` folded on each partition:
 
 - lag = high-water mark - (last folded offset + 1), per assigned partition;
 - freshness = now - recorded_at of the last folded event, per partition (it
@@ -47,6 +48,15 @@ FOLD_DURATION = Histogram(
 WRITE_DURATION = Histogram(
     "ribao_aggregator_write_duration_seconds",
     "Time to write one batch to ClickHouse and the dead-letter topic, retries included",
+    buckets=_DURATIONS,
+)
+RECOUNTED = Counter(
+    "ribao_aggregator_subjects_recounted", "Subjects recounted by the counting stage (the subjects topic)"
+)
+COUNT_DELTAS = Counter("ribao_aggregator_count_deltas", "Count deltas the counting stage wrote")
+RECOUNT_DURATION = Histogram(
+    "ribao_aggregator_recount_duration_seconds",
+    "Time to recount one batch of subjects and write its deltas, retries included",
     buckets=_DURATIONS,
 )
 BATCH_DURATION = Histogram(
@@ -149,9 +159,26 @@ def observe_batch(
     )
 
 
-def install(app: Any) -> None:
-    """A Faust timer that reads the consumer's high-water marks (on the event
-    loop, where the consumer lives) for the lag."""
+def observe_recount(subjects: int, changed: int, deltas: int, seconds: float) -> None:
+    """A batch of the subjects topic is recounted and acknowledged: counts it
+    and logs one JSON line."""
+    RECOUNTED.inc(subjects)
+    COUNT_DELTAS.inc(deltas)
+    RECOUNT_DURATION.observe(seconds)
+    log.info(
+        "recount",
+        extra={
+            "subjects": subjects,
+            "changed": changed,
+            "deltas": deltas,
+            "duration_ms": round(seconds * 1000, 2),
+        },
+    )
+
+
+def install(app: Any, events_topic: str) -> None:
+    """A Faust timer that reads the consumer's high-water marks on the events
+    topic (on the event loop, where the consumer lives) for the lag."""
 
     @app.timer(HIGHWATER_EVERY_S)  # type: ignore[untyped-decorator]
     async def read_highwaters() -> None:
@@ -159,6 +186,8 @@ def install(app: Any) -> None:
         try:
             consumer = app.consumer
             for tp in consumer.assignment():
+                if tp.topic != events_topic:
+                    continue
                 partitions.add(tp.partition)
                 mark = consumer.highwater(tp)
                 if mark is not None:  # None until the partition was fetched from

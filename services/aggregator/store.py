@@ -15,6 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Any
 
+import orjson
+
+from services.aggregator.contributions import counting_subject, subject_key
 from services.aggregator.dead_letters import DeadLetter
 from services.aggregator.fold import (
     ArchiveRow,
@@ -39,6 +42,10 @@ def _column_data(cls: type, items: list[Any]) -> list[list[Any]]:
     return [[getattr(item, f.name) for item in items] for f in fields(cls)]
 
 
+#: the columns of `subject_facts` (migration 011): the counted subject, then
+#: the fact row's own
+SUBJECT_FACT_COLUMNS = "subject, event_id, recorded_us, kind, jurisdiction, occurred_us, attr, origin, value"
+_FACT_NAMES = SUBJECT_FACT_COLUMNS.split(", ")[1:]
 #: the version check, first step: of the batch's id keys (sent as a
 #: native-format external table, not spliced into the SQL text), those with
 #: more than one version in the narrow index (migration 009). Nearly always
@@ -48,8 +55,14 @@ SELECT id_key FROM event_versions
 WHERE id_key IN batch_keys
 GROUP BY id_key
 HAVING uniqExact(recorded_us, content_key) > 1"""
-#: second step: every archived version of the ids whose key was a candidate
-VERSIONS_SQL = "SELECT event_id, recorded_us, content_hash FROM events WHERE event_id IN batch_ids"
+#: second step: every archived version of the ids whose key was a candidate,
+#: with what the counting needs to name the subjects of each (a retraction's
+#: record, for its target)
+VERSIONS_SQL = """
+SELECT event_id, recorded_us, content_hash, type, subject, if(type = 'event.retracted', record, '')
+FROM events WHERE event_id IN batch_ids"""
+#: the subjects of retraction targets (every archived version of each)
+TARGETS_SQL = "SELECT DISTINCT type, subject, event_id FROM events WHERE event_id IN targets"
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,9 @@ class WriteStats:
     facts: int
     retractions: int
     duplicates: int
+    #: the subjects whose counted events the batch may have changed
+    #: (services/aggregator/subjects.py)
+    subjects: frozenset[str] = frozenset()
 
 
 class Store:
@@ -79,8 +95,8 @@ class Store:
             _column_data(VersionRow, keys := [e.version for e in batch]),
             columnar=True,
         )
-        versions = self._versions({(k.id_key, a.event_id) for k, a in zip(keys, archive, strict=True)})
-        dups = superseded(versions)
+        found = self._versions({(k.id_key, a.event_id) for k, a in zip(keys, archive, strict=True)})
+        dups = superseded((eid, rec, chash) for eid, rec, chash, *_ in found)
         if dups:
             self._ch.execute(
                 f"INSERT INTO event_duplicates ({_columns(DuplicateRow)}, detected_us) VALUES",
@@ -92,6 +108,16 @@ class Store:
             self._ch.execute(
                 f"INSERT INTO facts ({_columns(FactRow)}) VALUES", _column_data(FactRow, facts), columnar=True
             )
+        counted = [(key, f) for f in facts if (key := counting_subject(f)) is not None]
+        if counted:
+            self._ch.execute(
+                f"INSERT INTO subject_facts ({SUBJECT_FACT_COLUMNS}) VALUES",
+                [
+                    [key for key, _ in counted],
+                    *([getattr(f, name) for _, f in counted] for name in _FACT_NAMES),
+                ],
+                columnar=True,
+            )
         retractions = [r for e in batch for r in e.retractions]
         if retractions:
             self._ch.execute(
@@ -99,9 +125,36 @@ class Store:
                 _column_data(RetractionRow, retractions),
                 columnar=True,
             )
-        return WriteStats(len(archive), len(facts), len(retractions), len(dups))
+        # after every write (the archive, the duplicates, the retractions): of two
+        # workers racing on a retraction and its target, or on two versions of an
+        # event, the one that looks second finds the other's rows
+        subjects = {key for key, _ in counted}
+        targets = {r.target_event_id for r in retractions}
+        for eid, _rec, _chash, kind, subject, record in found:
+            if (key := subject_key(kind, subject, eid)) is not None:
+                subjects.add(key)
+            if record:
+                targets.add(str(orjson.loads(record)["event"]["data"]["target_event_id"]))
+        subjects |= self._subjects_of(targets)
+        return WriteStats(len(archive), len(facts), len(retractions), len(dups), frozenset(subjects))
 
-    def _versions(self, ids: set[tuple[int, str]]) -> list[tuple[str, int, str]]:
+    def _subjects_of(self, event_ids: set[str]) -> set[str]:
+        """The counted subjects of every archived version of these events."""
+        if not event_ids:
+            return set()
+        rows = self._ch.execute(
+            TARGETS_SQL,
+            external_tables=[
+                {
+                    "name": "targets",
+                    "structure": [("event_id", "String")],
+                    "data": [{"event_id": i} for i in sorted(event_ids)],
+                }
+            ],
+        )
+        return {key for kind, subject, eid in rows if (key := subject_key(kind, subject, eid)) is not None}
+
+    def _versions(self, ids: set[tuple[int, str]]) -> list[tuple[str, int, str, str, str, str]]:
         """Every archived version of those of `ids` ((id_key, event_id) pairs,
         the keys as the batch's version rows have them) that have more than one."""
         by_key: dict[int, list[str]] = defaultdict(list)

@@ -1,8 +1,9 @@
 """The API's own metrics: ClickHouse query durations by report kind, and the
 pipeline as the read side sees it, measured at each scrape: the aggregator's
-consumer lag per partition (the topic's end offsets less the offsets its
-consumer group committed, which it commits only once a batch is stored), and
-whether Kafka and ClickHouse answer.
+consumer lag per stage and partition (the end offsets less the offsets its
+consumer group committed, which it commits only once a batch is stored: on
+the events topic for the fold, on the subjects topic for the counts the
+figures are read from), and whether Kafka and ClickHouse answer.
 
 The lag is read from Kafka, not from the aggregator, so it keeps rising while
 the aggregator is down (when its own /metrics cannot answer).
@@ -58,21 +59,25 @@ class PipelineCollector(Collector):
         self._consumer: Any = None
         self._admin: Any = None
 
-    def _lag(self) -> dict[int, int]:
+    def _lag(self) -> dict[tuple[str, int], int]:
+        """(stage, partition) -> records not committed by the aggregator's group:
+        stage `fold` on the events topic, `count` on its subjects topic."""
         from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
         s = self._settings
         if self._consumer is None:
             self._consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, request_timeout_ms=5000)
             self._admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, request_timeout_ms=5000)
-        parts = self._consumer.partitions_for_topic(s.events_topic) or set()
-        tps = [TopicPartition(s.events_topic, p) for p in sorted(parts)]
-        ends = self._consumer.end_offsets(tps) if tps else {}
         committed = self._admin.list_group_offsets({s.aggregator_id: None}).get(s.aggregator_id, {})
-        return {
-            tp.partition: max(0, ends[tp] - max(0, committed[tp].offset if tp in committed else 0))
-            for tp in tps
-        }
+        lag: dict[tuple[str, int], int] = {}
+        for stage, topic in (("fold", s.events_topic), ("count", s.subjects_topic_name)):
+            parts = self._consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            ends = self._consumer.end_offsets(tps) if tps else {}
+            for tp in tps:
+                done = max(0, committed[tp].offset) if tp in committed else 0
+                lag[(stage, tp.partition)] = max(0, ends[tp] - done)
+        return lag
 
     def _close(self) -> None:
         for c in (self._consumer, self._admin):
@@ -93,7 +98,7 @@ class PipelineCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
-            lag: dict[int, int] | None
+            lag: dict[tuple[str, int], int] | None
             try:
                 lag = self._lag()
             except Exception as exc:  # Kafka unreachable, group or topic unknown
@@ -103,11 +108,12 @@ class PipelineCollector(Collector):
             store = self._store_up()
         family = GaugeMetricFamily(
             "ribao_consumer_lag",
-            "Records on the events topic not yet committed by the aggregator's consumer group, per partition",
-            labels=["partition"],
+            "Records not yet committed by the aggregator's consumer group, per stage (fold: the events "
+            "topic; count: its subjects topic) and partition",
+            labels=["stage", "partition"],
         )
-        for partition, n in sorted((lag or {}).items()):
-            family.add_metric([str(partition)], n)
+        for (stage, partition), n in sorted((lag or {}).items()):
+            family.add_metric([stage, str(partition)], n)
         yield family
         yield GaugeMetricFamily("ribao_broker_up", "1 when Kafka answered this scrape", value=lag is not None)
         yield GaugeMetricFamily("ribao_store_up", "1 when ClickHouse answered this scrape", value=store)

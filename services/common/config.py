@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas import codes
+
 REPO_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -43,6 +45,25 @@ class CommonSettings(BaseSettings):
     rate_limit_dir: Path | None = None
     #: log lines as JSON objects (json), plain text (text), or text on a terminal and JSON elsewhere (auto)
     log_format: str = Field("auto", pattern=r"^(json|text|auto)$")
+    #: focus areas of screened.by_origin: comma-separated code prefixes (湖北 42,
+    #: 武汉 4201). The aggregator counts them: after a change, `ribao rebuild-counts`
+    focus_areas: str = "42,4201"
+
+    @field_validator("focus_areas")
+    @classmethod
+    def _prefixes(cls, value: str) -> str:
+        for area in value.split(","):
+            try:
+                code = codes.normalize(area.strip())
+            except codes.CodeError:
+                raise ValueError(f"focus area {area!r} is not a 2/4/6/9/12-digit code") from None
+            if codes.significant(code) != area.strip():
+                raise ValueError(f"focus area {area!r} must be written with its significant digits only")
+        return value
+
+    @property
+    def focus_area_list(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.focus_areas.split(",") if a.strip())
 
     @field_validator("timezone")
     @classmethod
@@ -71,3 +92,9 @@ class CommonSettings(BaseSettings):
     @property
     def dead_letter_topic_name(self) -> str:
         return self.dead_letter_topic or f"{self.events_topic}.dead"
+
+    @property
+    def subjects_topic_name(self) -> str:
+        """The aggregator's internal topic of subjects to recount
+        (services/aggregator/subjects.py)."""
+        return f"{self.events_topic}.subjects"

@@ -8,7 +8,7 @@ from itertools import islice
 from services.common.clickhouse import client, migrate
 from services.common.config import CommonSettings
 from services.common.registry import read_divisions
-from services.common.topics import ensure_dead_letter_topic, ensure_events_topic
+from services.common.topics import ensure_dead_letter_topic, ensure_events_topic, ensure_subjects_topic
 
 Report = Callable[[str], None]
 
@@ -38,4 +38,5 @@ def setup(settings: CommonSettings, report: Report = print) -> None:
     report(f"clickhouse: database {settings.clickhouse_database} is up to date")
     report(f"kafka: {ensure_events_topic(settings)}")
     report(f"kafka: {ensure_dead_letter_topic(settings)}")
+    report(f"kafka: {ensure_subjects_topic(settings)}")
     load_registry(settings, report)

@@ -71,6 +71,27 @@ def ensure_dead_letter_topic(settings: CommonSettings, replication: int = 1) -> 
         admin.close()
 
 
+def ensure_subjects_topic(
+    settings: CommonSettings, partitions: int = MIN_PARTITIONS, replication: int = 1
+) -> str:
+    """Creates the aggregator's internal topic of subjects to recount
+    (services/aggregator/subjects.py) if missing. A work queue, not the
+    record: it keeps a week."""
+    name = settings.subjects_topic_name
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
+    )
+    try:
+        admin.create_topics(
+            [NewTopic(name, partitions, replication, topic_configs={"retention.ms": str(7 * 86_400_000)})]
+        )
+        return f"created topic {name} ({partitions} partitions, subjects to recount)"
+    except TopicAlreadyExistsError:
+        return f"topic {name} exists (subjects to recount)"
+    finally:
+        admin.close()
+
+
 def _config_value(responses: object, name: str) -> str | None:
     for response in responses if isinstance(responses, list) else [responses]:
         for resource in getattr(response, "resources", []):

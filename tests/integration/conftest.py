@@ -31,7 +31,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         client(p.settings, database="default").execute(
             f"DROP DATABASE IF EXISTS {p.settings.clickhouse_database}"
         )
-        delete_topic(p.settings, p.settings.events_topic, p.settings.dead_letter_topic_name)
+        delete_topic(
+            p.settings,
+            p.settings.events_topic,
+            p.settings.dead_letter_topic_name,
+            p.settings.subjects_topic_name,
+        )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

@@ -286,14 +286,17 @@ def read_topic(settings: CommonSettings, topic: str, timeout: float = 60) -> lis
         consumer.close()
 
 
-def topic_offsets(settings: CommonSettings, group: str) -> tuple[dict[int, int], dict[int, int]]:
-    """(end offset, offset the group committed) of each partition of the events topic."""
+def topic_offsets(
+    settings: CommonSettings, group: str, topic: str | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(end offset, offset the group committed) of each partition of the events
+    topic (or of `topic`)."""
     from kafka import KafkaAdminClient, KafkaConsumer
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        parts = topic_partitions(consumer, settings.events_topic)
+        parts = topic_partitions(consumer, topic or settings.events_topic)
         ends = consumer.end_offsets(parts)
         committed = admin.list_group_offsets({group: None}).get(group, {})
         return (
@@ -306,9 +309,15 @@ def topic_offsets(settings: CommonSettings, group: str) -> tuple[dict[int, int],
 
 
 def aggregator_lag(settings: CommonSettings, group: str) -> int:
-    """Records on the events topic that the aggregator has not committed yet."""
-    ends, committed = topic_offsets(settings, group)
-    return sum(max(0, end - committed[p]) for p, end in ends.items())
+    """Records the aggregator has not committed yet: on the events topic, then
+    on the subjects topic (stage 1 publishes a batch's subjects before it
+    commits the batch, so both at 0, read in this order, mean every recount
+    is written)."""
+    lag = 0
+    for topic in (settings.events_topic, settings.subjects_topic_name):
+        ends, committed = topic_offsets(settings, group, topic)
+        lag += sum(max(0, end - committed[p]) for p, end in ends.items())
+    return lag
 
 
 def wait_caught_up(p: Pipeline, timeout: float = 120) -> None:

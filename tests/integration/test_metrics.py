@@ -271,7 +271,7 @@ def test_prometheus_sees_lag_and_freshness_rise_while_the_aggregator_is_down(
     assert first.status_code == 202, first.text
     part = first.json()["events"][0]["partition"]
     lag, fresh = (
-        f'sum(ribao_consumer_lag{{partition="{part}"}})',
+        f'sum(ribao_consumer_lag{{stage="fold", partition="{part}"}})',
         f'ribao:freshness_seconds{{partition="{part}"}}',
     )
     wait_caught_up(p)

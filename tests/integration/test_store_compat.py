@@ -17,14 +17,24 @@ from clickhouse_driver.util.escape import escape_params
 
 from schemas import codes
 from schemas.records import EventRecord
+from services.aggregator.contributions import counting_subject
+from services.aggregator.counting_state import CountingState, version_of
+from services.aggregator.counting_store import (
+    FACTS_SQL,
+    LEDGER_COLUMNS,
+    RETRACTIONS_SQL,
+    SNAPSHOTS_SQL,
+    SUPERSEDED_SQL,
+)
 from services.aggregator.fold import TopicPosition, fold, id_key, superseded
-from services.aggregator.store import CANDIDATES_SQL
+from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARGETS_SQL
 from services.api import queries
 from services.api.daily import DailyQuery, Scope
 from services.api.zero import zero_report
 from services.common import reference
 from services.common.clickhouse import client, migrations
 from services.common.config import CommonSettings
+from services.common.counting import Model
 from services.common.figures import empty_figures
 from services.common.windows import report_window
 from tests.integration.harness import require_services
@@ -258,6 +268,21 @@ def _load(engine: Chdb | Server, records: list[EventRecord]) -> None:
     versions = engine.execute("SELECT event_id, recorded_us, content_hash FROM events")
     dups = superseded([(str(a), int(b), str(c)) for a, b, c in versions])
     engine.insert("event_duplicates", cols(dups[0]) + ", detected_us", [(*v, 0) for v in vals(dups)])
+    # the counting (migration 011): subject_facts, and the ledger rows the
+    # counting agent writes (here from the in-memory state), filed by the views
+    counted = [(key, f) for f in facts if (key := counting_subject(f)) is not None]
+    engine.insert(
+        "subject_facts",
+        SUBJECT_FACT_COLUMNS,
+        [(key, *(getattr(f, n) for n in SUBJECT_FACT_COLUMNS.split(", ")[1:])) for key, f in counted],
+    )
+    deltas = CountingState(Model(("42", "4201"))).apply(version_of(e) for e in effects)
+    engine.insert(
+        "counting_ledger",
+        ", ".join(LEDGER_COLUMNS),
+        [(0, int(code), c, b, g, t, d, "", 0, [], [], []) for (t, (code, c, b, g)), d in deltas.items()]
+        + [(1, 0, 0, 0, 0, 0, 0, "p:p1", 3, ["a", "b"], [1, 2], [0, 5])],
+    )
     engine.insert(
         "divisions",
         "code, name, level, parent",
@@ -340,6 +365,21 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
         ]
         assert answers[0] == answers[1]
         assert answers[0].expected == 2 and len(answers[0].units) <= 2
+    # the counting agent's reads (their external tables as literal sets here)
+    ids = tuple(str(r.event.event_id) for r in records)
+    for sql, name, values in (
+        (FACTS_SQL, "wanted", ("p:p1", "p:p2", "v:340826103001/m1")),
+        (SNAPSHOTS_SQL, "wanted", ("p:p1",)),
+        (RETRACTIONS_SQL, "ids", ids),
+        (SUPERSEDED_SQL, "ids", ids),
+        (TARGETS_SQL, "targets", ids),
+    ):
+        literal = sql.replace(f"IN {name}", f"IN %({name})s")
+        found = [sorted(engine.execute(literal, {name: values})) for engine in (server, current)]
+        assert found[0] == found[1], sql
+    assert server.execute(SNAPSHOTS_SQL.replace("IN wanted", "IN ('p:p1')")) == [
+        ("p:p1", 3, ["a", "b"], [1, 2], [0, 5])
+    ]
     nonzero = [f for *_, d, figs, _ in old for f in figs.values() if f["checkpoints"]["people_checked"]]
     assert nonzero, "the cases exercise the figures"
     for engine in (server, current):

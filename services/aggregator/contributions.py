@@ -1,0 +1,250 @@
+"""A subject's contribution to the counters, as signed deltas over time.
+
+Pure. A *subject* is what the distinct figures count: a person (pseudonym), a
+venue (`<jurisdiction>/<venue id>`), or, for checkpoint sums, one tally event.
+Its contribution is a function of the set of its events that count: for a
+set S, `cells(S)` gives every cell (code, counter, bucket, gap) it adds to
+(services/common/counting.py), for every ancestor of the events'
+jurisdictions, each computed from the events in that ancestor's subtree only
+(distinct per level).
+
+As of T the set that counts is the subject's events whose standing version
+was recorded by T and which no retraction recorded by T excludes: each event
+counts over the interval [since, until) of recorded time. So the
+contribution steps only at those instants, and `history` emits, at each step
+t, `cells(S(t)) - cells(S(t-))` stamped t: the sum of a subject's deltas
+stamped <= T is `cells(S(T))`, for every T. When the subject's events change
+(a new event, an earlier version, a retraction, in any order), the
+aggregator emits `history(new) - history(old)`, which leaves the store
+holding `history(new)`: what arrived when changes nothing but the order of
+the writes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from schemas import codes
+from services.aggregator.fold import FactRow
+from services.common.counting import BUCKET_US, GAP_CAP, Model
+
+#: (code, counter id, bucket, gap)
+Cell = tuple[str, int, int, int]
+#: (stamp, cell) -> delta
+Deltas = dict[tuple[int, Cell], int]
+DAY_US = 86_400 * 1_000_000
+_PERSON_KINDS = frozenset(
+    {"screening.registered", "symptom.reported", "isolation.started", "isolation.ended", "case.classified"}
+)
+_VENUE_KINDS = frozenset({"venue.closed", "venue.reopened"})
+
+
+def counting_subject(fact: FactRow) -> str | None:
+    """The subject a fact row counts for; None for rows no figure counts
+    (zero reports). Checkpoint tallies are summed, not counted distinct: each
+    tally is its own subject, so its state is just itself."""
+    return subject_key(fact.kind, fact.subject, fact.event_id)
+
+
+def subject_key(kind: str, subject: str, event_id: str) -> str | None:
+    """`counting_subject` from an event's type, its `subject` (fold.subject_of)
+    and its id: as the archive (`events`) holds them."""
+    if kind in _PERSON_KINDS:
+        return "p:" + subject
+    if kind in _VENUE_KINDS:
+        return "v:" + subject
+    if kind == "checkpoint.tally":
+        return "t:" + event_id
+    return None
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One standing event of a subject and the recorded interval over which it
+    counts: its fact rows (recorded_us = the standing version's), from
+    `since` (that version's recorded time) until the earliest valid retraction
+    (None: never)."""
+
+    event_id: str
+    facts: tuple[FactRow, ...]
+    since: int
+    until: int | None
+
+
+def _in_area(origin: str, area: str) -> bool:
+    return bool(origin) and not origin.startswith("overseas:") and origin.startswith(area)
+
+
+@dataclass(frozen=True)
+class _Contribution:
+    """What one fact row contributes to, by rule: the declaration per event
+    type, read by `_local_cells`."""
+
+    earliest: tuple[str, ...] = ()
+    distinct: tuple[str, ...] = ()
+    family: str | None = None
+    summed: str | None = None
+
+
+def _contribution(f: FactRow, areas: Sequence[str]) -> _Contribution:
+    kind = f.kind
+    if kind == "screening.registered":
+        return _Contribution(
+            earliest=(
+                "screened",
+                f"category:{f.attr}",
+                *(f"area:{a}" for a in areas if _in_area(f.origin, a)),
+            )
+        )
+    if kind == "symptom.reported":
+        return _Contribution(distinct=("symptomatic",))
+    if kind == "isolation.started":
+        return _Contribution(distinct=(f"started:{f.attr}", "started"), family="isolation")
+    if kind == "isolation.ended":
+        return _Contribution(distinct=("ended",), family="isolation")
+    if kind == "case.classified":
+        if f.attr == "excluded":
+            return _Contribution(distinct=("excluded",), family="case")
+        if f.attr == "suspected":
+            return _Contribution(family="case")
+        return _Contribution(earliest=(f"case:{f.attr}",), family="case")
+    if kind == "venue.closed":
+        return _Contribution(distinct=("venue.closed",), family="venue")
+    if kind == "venue.reopened":
+        return _Contribution(distinct=("venue.reopened",), family="venue")
+    if kind == "checkpoint.tally":
+        return _Contribution(summed=f"checkpoint:{f.attr}")
+    raise ValueError(f"no figure counts {kind!r} rows")
+
+
+def _states(latest: FactRow) -> list[tuple[str, int | None]]:
+    """The state counters a family's latest row puts its subject in, each with
+    the first bucket it holds from (None: from the row's own bucket).
+    `isolation.overdue` holds from the bucket of start + planned days: a
+    window ending at the boundary after that bucket ends after it."""
+    if latest.kind == "isolation.started":
+        overdue_from = (latest.occurred_us + latest.value * DAY_US) // BUCKET_US
+        return [(f"current:{latest.attr}", None), ("current", None), ("overdue", overdue_from)]
+    if latest.kind == "case.classified" and latest.attr == "suspected":
+        return [("suspected", None)]
+    if latest.kind == "venue.closed":
+        return [("closed", None), (f"closed_type:{latest.attr}", None)]
+    return []
+
+
+def _local_cells(
+    facts: Sequence[FactRow], model: Model, ids: Mapping[str, int]
+) -> dict[tuple[int, int, int], int]:
+    """(counter id, bucket, gap) -> value for one code, from the facts in its subtree."""
+    out: dict[tuple[int, int, int], int] = defaultdict(int)
+    earliest: dict[str, int] = {}
+    distinct: dict[str, set[int]] = defaultdict(set)
+    families: dict[str, list[FactRow]] = defaultdict(list)
+    for f in facts:
+        c = _contribution(f, model.areas)
+        bucket = f.occurred_us // BUCKET_US
+        for name in c.earliest:
+            if name not in earliest or f.occurred_us < earliest[name]:
+                earliest[name] = f.occurred_us
+        for name in c.distinct:
+            distinct[name].add(bucket)
+        if c.family is not None:
+            families[c.family].append(f)
+        if c.summed is not None and f.value:
+            out[(ids[c.summed], bucket, 0)] += f.value
+    for name, at in earliest.items():
+        out[(ids[name], at // BUCKET_US, 0)] += 1
+    for name, buckets in distinct.items():
+        previous: int | None = None
+        for b in sorted(buckets):
+            gap = GAP_CAP if previous is None else min(b - previous, GAP_CAP)
+            out[(ids[name], b, gap)] += 1
+            previous = b
+    for rows in families.values():
+        # the latest row after each bucket: the last, in the contract's order
+        # ("ties in time are broken by recorded_at, then event_id"), of the
+        # rows up to that bucket
+        rows = sorted(rows, key=lambda r: (r.occurred_us, r.recorded_us, r.event_id))
+        last_in: dict[int, FactRow] = {}
+        for r in rows:
+            last_in[r.occurred_us // BUCKET_US] = r
+        changes = sorted(last_in)
+        for i, b in enumerate(changes):
+            end = changes[i + 1] if i + 1 < len(changes) else None
+            for name, held_from in _states(last_in[b]):
+                start = b if held_from is None else max(b, held_from)
+                if end is not None and start >= end:
+                    continue
+                out[(ids[name], start, 0)] += 1
+                if end is not None:
+                    out[(ids[name], end, 0)] -= 1
+    return {k: v for k, v in out.items() if v}
+
+
+@lru_cache(maxsize=65536)
+def _ancestors(code: str) -> tuple[str, ...]:
+    return tuple(codes.ancestors(code))
+
+
+def cells(facts: Iterable[FactRow], model: Model, ids: Mapping[str, int] | None = None) -> dict[Cell, int]:
+    """Every cell a subject's counted fact rows add to, for every ancestor of
+    their jurisdictions (the country included)."""
+    ids = ids if ids is not None else model.ids()
+    rows = list(facts)
+    out: dict[Cell, int] = {}
+    places = {f.jurisdiction for f in rows}
+    if len(places) == 1:  # the common case: every ancestor counts the same rows
+        local = _local_cells(rows, model, ids)
+        for code in _ancestors(places.pop()):
+            for (counter, bucket, gap), value in local.items():
+                out[(code, counter, bucket, gap)] = value
+        return out
+    by_code: dict[str, list[FactRow]] = defaultdict(list)
+    for f in rows:
+        for code in _ancestors(f.jurisdiction):
+            by_code[code].append(f)
+    computed: dict[tuple[str, ...], dict[tuple[int, int, int], int]] = {}
+    for code, rows in by_code.items():
+        # most subjects have every row in one village: its ancestors share one computation
+        key = tuple(sorted(f"{r.event_id}/{r.attr}" for r in rows))
+        local = computed.get(key)
+        if local is None:
+            local = computed[key] = _local_cells(rows, model, ids)
+        for (counter, bucket, gap), value in local.items():
+            out[(code, counter, bucket, gap)] = value
+    return out
+
+
+def history(counted: Iterable[Counted], model: Model, ids: Mapping[str, int] | None = None) -> Deltas:
+    """The subject's deltas over recorded time: at each instant its set of
+    counted events changes, the change of its cells, stamped with the instant."""
+    ids = ids if ids is not None else model.ids()
+    items = [c for c in counted if c.until is None or c.until > c.since]
+    steps = sorted({c.since for c in items} | {c.until for c in items if c.until is not None})
+    out: Deltas = {}
+    before: dict[Cell, int] = {}
+    for t in steps:
+        now = cells(
+            (f for c in items if c.since <= t and (c.until is None or t < c.until) for f in c.facts),
+            model,
+            ids,
+        )
+        for cell in before.keys() | now.keys():
+            change = now.get(cell, 0) - before.get(cell, 0)
+            if change:
+                out[(t, cell)] = change
+        before = now
+    return out
+
+
+def difference(new: Mapping[tuple[int, Cell], int], old: Mapping[tuple[int, Cell], int]) -> Deltas:
+    """`new - old`: the deltas that turn a store holding `old` into one holding `new`."""
+    out: Deltas = {}
+    for key in new.keys() | old.keys():
+        change = new.get(key, 0) - old.get(key, 0)
+        if change:
+            out[key] = change
+    return out

@@ -1,0 +1,149 @@
+"""The counting agent's reads and writes in ClickHouse (migration 011).
+
+`load` reads, for a set of subjects, everything that decides what they
+count: their fact rows (every version, from `subject_facts`), which of those
+versions are superseded (`event_duplicates`), the retractions of their
+events and which of those are superseded, and the snapshot of what their
+deltas count so far (`counting_snapshots`). `write` files a recount's deltas
+and new snapshots as ONE insert into `counting_ledger` (one block): both or
+neither, so a recount cut by a crash is done again from the old snapshot.
+Keys travel as native-format external tables, not as SQL text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.aggregator.contributions import Counted
+from services.aggregator.fold import FactRow
+from services.common.clickhouse import client
+from services.common.config import CommonSettings
+
+FACTS_SQL = """
+SELECT DISTINCT subject, event_id, recorded_us, kind, jurisdiction, occurred_us, attr, origin, value
+FROM subject_facts WHERE subject IN wanted"""
+RETRACTIONS_SQL = """
+SELECT DISTINCT target_event_id, recorded_us, event_id FROM retractions WHERE target_event_id IN ids"""
+SUPERSEDED_SQL = "SELECT DISTINCT event_id, recorded_us FROM event_duplicates WHERE event_id IN ids"
+SNAPSHOTS_SQL = """
+SELECT subject, max(seq), argMax(event_ids, seq), argMax(since, seq), argMax(until, seq)
+FROM counting_snapshots WHERE subject IN wanted GROUP BY subject"""
+LEDGER_COLUMNS = (
+    "kind",
+    "code",
+    "counter",
+    "bucket",
+    "gap",
+    "t",
+    "delta",
+    "subject",
+    "seq",
+    "event_ids",
+    "since",
+    "until",
+)
+
+
+def _strings(name: str, column: str, values: Sequence[str]) -> dict[str, Any]:
+    return {"name": name, "structure": [(column, "String")], "data": [{column: v} for v in values]}
+
+
+@dataclass
+class SubjectRows:
+    """What the store holds for one subject."""
+
+    #: (event_id, recorded_us) -> the fact rows of that version
+    versions: dict[tuple[str, int], list[FactRow]] = field(default_factory=lambda: defaultdict(list))
+    seq: int = 0
+    snapshot: list[tuple[str, int, int | None]] = field(default_factory=list)
+
+
+@dataclass
+class Loaded:
+    subjects: dict[str, SubjectRows]
+    #: versions (event_id, recorded_us) that are not the first of their event_id
+    superseded: set[tuple[str, int]]
+    #: target event_id -> [(recorded_us, retraction event_id)]
+    retractions: dict[str, list[tuple[int, str]]]
+
+    def counted(self, subject: str) -> list[Counted]:
+        """The subject's standing events now, each with its recorded interval."""
+        rows = self.subjects[subject]
+        standing: dict[str, int] = {}
+        for event_id, recorded_us in rows.versions:
+            if (event_id, recorded_us) in self.superseded:
+                continue
+            # two versions not (yet) known as superseded: the earlier stands
+            if event_id not in standing or recorded_us < standing[event_id]:
+                standing[event_id] = recorded_us
+        out = []
+        for event_id, since in sorted(standing.items()):
+            untils = [
+                at for at, rid in self.retractions.get(event_id, ()) if (rid, at) not in self.superseded
+            ]
+            facts = tuple(rows.versions[(event_id, since)])
+            out.append(Counted(event_id, facts, since, min(untils) if untils else None))
+        return out
+
+    def emitted(self, subject: str) -> list[Counted]:
+        """What the subject's deltas in the store count (its snapshot)."""
+        rows = self.subjects[subject]
+        return [
+            Counted(event_id, tuple(rows.versions[(event_id, since)]), since, until)
+            for event_id, since, until in rows.snapshot
+        ]
+
+
+class CountingStore:
+    def __init__(self, settings: CommonSettings) -> None:
+        self._ch = client(settings)
+
+    def load(self, subjects: Sequence[str]) -> Loaded:
+        out: dict[str, SubjectRows] = {s: SubjectRows() for s in subjects}
+        if not subjects:
+            return Loaded(out, set(), {})
+        wanted = [_strings("wanted", "subject", list(subjects))]
+        ids: set[str] = set()
+        for subject, eid, rec, kind, code, occurred, attr, origin, value in self._ch.execute(
+            FACTS_SQL, external_tables=wanted
+        ):
+            out[subject].versions[(eid, rec)].append(
+                FactRow(kind, code, "", occurred, rec, eid, attr, origin, value)
+            )
+            ids.add(eid)
+        retractions: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        rids: set[str] = set()
+        if ids:
+            for target, rec, rid in self._ch.execute(
+                RETRACTIONS_SQL, external_tables=[_strings("ids", "event_id", sorted(ids))]
+            ):
+                retractions[target].append((rec, rid))
+                rids.add(rid)
+        superseded: set[tuple[str, int]] = set()
+        if ids or rids:
+            superseded = {
+                (eid, rec)
+                for eid, rec in self._ch.execute(
+                    SUPERSEDED_SQL, external_tables=[_strings("ids", "event_id", sorted(ids | rids))]
+                )
+            }
+        for subject, seq, event_ids, since, until in self._ch.execute(SNAPSHOTS_SQL, external_tables=wanted):
+            rows = out[subject]
+            rows.seq = seq
+            rows.snapshot = [(e, s, u or None) for e, s, u in zip(event_ids, since, until, strict=True)]
+        return Loaded(out, superseded, dict(retractions))
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        """One insert: the recount's deltas and snapshots together."""
+        if not rows:
+            return
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        self._ch.execute(
+            f"INSERT INTO counting_ledger ({', '.join(LEDGER_COLUMNS)}) VALUES",
+            columns,
+            columnar=True,
+            settings={"max_insert_block_size": max(len(rows), 1_048_576)},
+        )

@@ -1,0 +1,80 @@
+"""The SQL behind the daily figures (contract section 4): sums of the deltas
+the aggregator maintains (migration 011; the model in
+services/common/counting.py, the deltas in services/aggregator/contributions.py).
+
+For codes C, W = [s, e) in hour buckets and as of T, one row per (code,
+counter) with the three measures a figure can read (`Reading`):
+
+- `in_w`: the deltas with s <= bucket < e;
+- `before_end`: the deltas with bucket < e;
+- `first_in_w`: those of `in_w` whose subject had no earlier bucket in W
+  (bucket - gap < s).
+
+Only deltas stamped t <= T count: `counts` holds them summed per minute of
+the stamp rounded up (`minute`), so the rows with minute <= floor(T / 1 min)
+are exactly those stamped by that whole minute M; `counts_exact` adds the
+ones stamped in (M, T], read by its key (code, t). Why the sums are the
+figures: docs/design.md, "The counting model". The rows read are J's cells
+(figures x hours x gaps x minutes of stamps), not the events behind them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from services.api.store import Queryable
+from services.common.counting import Measure, Model, set_path, window_buckets
+from services.common.figures import Figures, empty_figures
+
+MINUTE_US = 60_000_000
+
+FIGURES_SQL = """
+SELECT code, counter,
+    sumIf(delta, bucket >= %(s)s) AS in_w,
+    sum(delta) AS before_end,
+    sumIf(delta, bucket >= %(s)s AND bucket - gap < %(s)s) AS first_in_w
+FROM (
+    SELECT code, counter, bucket, gap, delta FROM counts
+    WHERE code IN %(codes)s AND bucket < %(e)s AND minute <= %(minute)s
+    UNION ALL
+    SELECT code, counter, bucket, gap, delta FROM counts_exact
+    WHERE code IN %(codes)s AND t > %(tail_from)s AND t <= %(as_of)s AND bucket < %(e)s
+)
+GROUP BY code, counter"""
+
+_COLUMN = {Measure.IN_W: 0, Measure.BEFORE_END: 1, Measure.FIRST_IN_W: 2}
+
+
+def params(codes: Sequence[str], start_us: int, end_us: int, as_of_us: int) -> dict[str, Any]:
+    s, e = window_buckets(start_us, end_us)
+    minute = as_of_us // MINUTE_US
+    return {
+        "codes": tuple(int(c) for c in codes),
+        "s": s,
+        "e": e,
+        "minute": minute,
+        "tail_from": minute * MINUTE_US,
+        "as_of": as_of_us,
+    }
+
+
+def figures(
+    store: Queryable, model: Model, codes: Sequence[str], start_us: int, end_us: int, as_of_us: int
+) -> dict[str, Figures]:
+    """The section 4 figures of each code (12 digits) for W as of T."""
+    out = {c: empty_figures(model.areas) for c in codes}
+    if not codes:
+        return out
+    sums: dict[tuple[str, int], tuple[int, int, int]] = {}
+    for code, counter, in_w, before_end, first_in_w in store.query(
+        FIGURES_SQL, params(codes, start_us, end_us, as_of_us)
+    ):
+        sums[(str(code).zfill(12), counter)] = (in_w, before_end, first_in_w)
+    ids = model.ids()
+    for code, f in out.items():
+        for r in model.readings:
+            found = sums.get((code, ids[r.counter]))
+            if found is not None:
+                set_path(f, r.path, int(found[_COLUMN[r.measure]]))
+    return out

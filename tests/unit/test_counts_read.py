@@ -1,0 +1,50 @@
+"""counts_sql.figures turns the (code, counter, in_w, before_end, first_in_w)
+rows into figures: every figure reads its counter's measure, every figure is
+fed by some counter, and the parameters select whole minutes and the tail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.api import counts_sql
+from services.common.counting import BUCKET_US, Measure, Model
+from services.common.figures import flatten
+
+MODEL = Model(("42", "4201"))
+CODE = "340826000000"
+
+
+class Rows:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+        self.params: dict[str, Any] = {}
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        self.params = params or {}
+        return self.rows
+
+
+def test_every_figure_reads_its_counter_and_measure() -> None:
+    # counter i: in_w = 1000 i + 1, before_end = 1000 i + 2, first_in_w = 1000 i + 3
+    rows = [(int(CODE), i, 1000 * i + 1, 1000 * i + 2, 1000 * i + 3) for i in MODEL.ids().values()]
+    got = counts_sql.figures(Rows(rows), MODEL, [CODE], 10 * BUCKET_US, 34 * BUCKET_US, 99)[CODE]
+    ids = MODEL.ids()
+    column = {Measure.IN_W: 1, Measure.BEFORE_END: 2, Measure.FIRST_IN_W: 3}
+    expected = {r.path: 1000 * ids[r.counter] + column[r.measure] for r in MODEL.readings}
+    assert dict(flatten(got)) == expected
+
+
+def test_codes_without_rows_get_every_key_at_zero() -> None:
+    got = counts_sql.figures(Rows([]), MODEL, [CODE, "340826103000"], 0, BUCKET_US * 24, 5)
+    assert set(got) == {CODE, "340826103000"}
+    assert all(v == 0 for f in got.values() for _, v in flatten(f))
+
+
+def test_parameters_split_as_of_into_whole_minutes_and_a_tail() -> None:
+    rows = Rows([])
+    as_of = 1_700_000_123_456_789
+    counts_sql.figures(rows, MODEL, [CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of)
+    p = rows.params
+    assert (p["s"], p["e"]) == (24, 48)
+    assert p["minute"] * 60_000_000 == p["tail_from"] <= as_of < p["tail_from"] + 60_000_000
+    assert p["as_of"] == as_of and p["codes"] == (int(CODE),)
