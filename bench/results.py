@@ -32,6 +32,9 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"{view['view']} p99", view["p99_ms"], view["target_p99_ms"], False, "ms")
     if "replay" in r:
         add("replay of a province-day", r["replay"]["seconds"], 60, False, "s")
+        during = r["replay"].get("village_daily_during")
+        if during:
+            add("village daily p99 during the replay", during["p99_ms"], during["target_p99_ms"], False, "ms")
     return out
 
 
@@ -130,6 +133,12 @@ def markdown(r: dict[str, Any]) -> str:
             f"archive read {_n(p['ceiling_archive_read']['rows_per_s'])} rows/s | "
             f"{_r(rt.get('replay / archive read'))} |"
         )
+        during = p.get("village_daily_during")
+        if during:
+            lines.append(
+                f"| 4. village daily during the replay | p50 {during['p50_ms']} ms, "
+                f"p99 {during['p99_ms']} ms ({during['n']} runs) | – | – |"
+            )
     mem = r.get("memory", {})
     if mem:
         peaks = ", ".join(f"{k} {v:,.0f} MiB" for k, v in mem.get("peak_rss_mib", {}).items())

@@ -202,7 +202,8 @@ def _stages(
         else replay.pick_day(summary.first_day, summary.per_day)
     )
     say(f"4. replay: GET /v1/audit/replay for {region.province} on {day}")
-    r["replay"] = replay.run(stack, region.province, day, zone)
+    village = r["api"]["views"][0]["params"]["jurisdiction"]
+    r["replay"] = replay.run(stack, region.province, day, zone, village)
     say(f"  {r['replay']['events']:,} events in {r['replay']['seconds']} s")
     for name, pid in stack.pids().items():
         r.setdefault("memory_hwm_end", {})[name] = round(hwm_mib(pid))

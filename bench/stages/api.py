@@ -8,6 +8,7 @@ county: the slowest of their kind."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import http
@@ -22,25 +23,45 @@ SELECT jurisdiction, count() AS n FROM facts
 WHERE jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s
 GROUP BY jurisdiction ORDER BY n DESC, jurisdiction LIMIT 1"""
 
+#: p99 targets (issue #13; the 零报告's are issue #8's): the daily reports as
+#: of one hour ago get twice their target
 TARGETS_MS = {
     "village daily": 50,
-    "county daily + children": 50,
+    "county daily + children": 100,
     "province daily": 300,
+    "national daily + children": 1000,
     "province zero report": 300,
     "national zero report": 1000,
 }
+AN_HOUR_AGO = " as of an hour ago"
+
+
+def busiest_village(stack: Stack, province: str) -> str:
+    lo, hi = codes.subtree_range(codes.normalize(province))
+    return str(client(stack.settings).execute(BUSIEST_SQL, {"lo": lo, "hi": hi})[0][0])
 
 
 def views(stack: Stack, province: str) -> list[tuple[str, str, dict[str, str]]]:
-    lo, hi = codes.subtree_range(codes.normalize(province))
-    village = client(stack.settings).execute(BUSIEST_SQL, {"lo": lo, "hi": hi})[0][0]
+    village = busiest_village(stack, province)
+    daily = [
+        ("village daily", {"jurisdiction": village}),
+        ("county daily + children", {"jurisdiction": village[:6], "children": "true"}),
+        ("province daily", {"jurisdiction": province}),
+        ("national daily + children", {"jurisdiction": "00", "children": "true"}),
+    ]
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     return [
-        ("village daily", "/v1/reports/daily", {"jurisdiction": village}),
-        ("county daily + children", "/v1/reports/daily", {"jurisdiction": village[:6], "children": "true"}),
-        ("province daily", "/v1/reports/daily", {"jurisdiction": province}),
+        *((name, "/v1/reports/daily", params) for name, params in daily),
+        *((name + AN_HOUR_AGO, "/v1/reports/daily", {**params, "as_of": hour_ago}) for name, params in daily),
         ("province zero report", "/v1/reports/zero", {"jurisdiction": province}),
         ("national zero report", "/v1/reports/zero", {"jurisdiction": "00"}),
     ]
+
+
+def target_ms(name: str) -> float:
+    if name.endswith(AN_HOUR_AGO):
+        return 2 * TARGETS_MS[name.removesuffix(AN_HOUR_AGO)]
+    return TARGETS_MS[name]
 
 
 def _facts(name: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +106,7 @@ def run(stack: Stack, province: str, day: str, runs: int, budget_s: float = 120.
                     "path": path,
                     "params": query,
                     **latency_summary(times),
-                    "target_p99_ms": TARGETS_MS[name],
+                    "target_p99_ms": target_ms(name),
                     "answer": _facts(name, first.json()),
                 }
             )

@@ -207,13 +207,13 @@ def cells(facts: Iterable[FactRow], model: Model, ids: Mapping[str, int] | None 
         for code in _ancestors(f.jurisdiction):
             by_code[code].append(f)
     computed: dict[tuple[str, ...], dict[tuple[int, int, int], int]] = {}
-    for code, rows in by_code.items():
-        # most subjects have every row in one village: its ancestors share one computation
-        key = tuple(sorted(f"{r.event_id}/{r.attr}" for r in rows))
-        local = computed.get(key)
-        if local is None:
-            local = computed[key] = _local_cells(rows, model, ids)
-        for (counter, bucket, gap), value in local.items():
+    for code, under in by_code.items():
+        # ancestors whose subtree holds the same rows share one computation
+        key = tuple(sorted(f"{r.event_id}/{r.attr}" for r in under))
+        found = computed.get(key)
+        if found is None:
+            found = computed[key] = _local_cells(under, model, ids)
+        for (counter, bucket, gap), value in found.items():
             out[(code, counter, bucket, gap)] = value
     return out
 
@@ -248,3 +248,44 @@ def difference(new: Mapping[tuple[int, Cell], int], old: Mapping[tuple[int, Cell
         if change:
             out[key] = change
     return out
+
+
+def extended(
+    then: Sequence[Counted],
+    then_history: Mapping[tuple[int, Cell], int],
+    now: Sequence[Counted],
+    model: Model,
+    ids: Mapping[str, int] | None = None,
+) -> Deltas | None:
+    """`history(now)` from `history(then)` when `now` only adds events counted
+    from after every step of `then` and never retracted (events arriving in
+    recorded order: the common case): only the new steps are computed. None
+    when that does not hold (the caller computes the whole history)."""
+    ids = ids if ids is not None else model.ids()
+    before = {c.event_id: c for c in then}
+    added: list[Counted] = []
+    for c in now:
+        old = before.pop(c.event_id, None)
+        if old is None:
+            added.append(c)
+        elif (old.since, old.until, old.facts) != (c.since, c.until, c.facts):
+            return None
+    if before:
+        return None
+    last = max((t for c in then for t in (c.since, c.until) if t is not None), default=None)
+    if any(c.until is not None or (last is not None and c.since <= last) for c in added):
+        return None
+    out: Deltas = dict(then_history)
+    current: dict[Cell, int] = defaultdict(int)
+    for (_t, cell), delta in then_history.items():
+        current[cell] += delta
+    items = [c for c in then if c.until is None or c.until > c.since]
+    for t in sorted({c.since for c in added}):
+        items += [c for c in added if c.since == t]
+        now_cells = cells((f for c in items if c.until is None for f in c.facts), model, ids)
+        for cell in current.keys() | now_cells.keys():
+            change = now_cells.get(cell, 0) - current.get(cell, 0)
+            if change:
+                out[(t, cell)] = out.get((t, cell), 0) + change
+        current = defaultdict(int, now_cells)
+    return {k: v for k, v in out.items() if v}

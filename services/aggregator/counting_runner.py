@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from services.aggregator.contributions import Counted, difference, history
+from services.aggregator.contributions import Counted, difference, extended, history
 from services.aggregator.counting_store import Loaded
 from services.common.counting import Model
 
@@ -53,7 +53,11 @@ class CountingRunner:
             if _same(now, then):
                 continue
             changed += 1
-            deltas = difference(history(now, self._model, self._ids), history(then, self._model, self._ids))
+            emitted = history(then, self._model, self._ids)
+            current = extended(then, emitted, now, self._model, self._ids)
+            if current is None:
+                current = history(now, self._model, self._ids)
+            deltas = difference(current, emitted)
             for (t, (code, counter, bucket, gap)), delta in deltas.items():
                 rows.append((0, int(code), counter, bucket, gap, t, delta, "", 0, [], [], []))
             seq = loaded.subjects[subject].seq + 1

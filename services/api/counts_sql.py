@@ -10,12 +10,17 @@ counter) with the three measures a figure can read (`Reading`):
 - `first_in_w`: those of `in_w` whose subject had no earlier bucket in W
   (bucket - gap < s).
 
-Only deltas stamped t <= T count: `counts` holds them summed per minute of
-the stamp rounded up (`minute`), so the rows with minute <= floor(T / 1 min)
-are exactly those stamped by that whole minute M; `counts_exact` adds the
-ones stamped in (M, T], read by its key (code, t). Why the sums are the
-figures: docs/design.md, "The counting model". The rows read are J's cells
-(figures x hours x gaps x minutes of stamps), not the events behind them.
+Only deltas stamped t <= T count. `counts` holds them summed per hour of the
+stamp rounded up (`stamp_hour`), so its rows with stamp_hour <= S are exactly
+the deltas stamped by the whole hour S; `counts_exact` holds each delta with
+its stamp, ordered by (code, t). With S- and S+ the whole hours around T,
+either the rows up to S- plus the exact deltas in (S-, T], or the rows up to
+S+ minus the exact deltas in (T, S+]: whichever side of T is shorter, so at
+most half an hour of J's deltas is read one by one, and none for T = now
+(nothing is stamped after now). Why the sums are the figures:
+docs/design.md, "The counting model". The rows read are J's cells (figures x
+hours x gaps x the few hours in which each hour's events were recorded), not
+the events behind them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from services.api.store import Queryable
 from services.common.counting import Measure, Model, set_path, window_buckets
 from services.common.figures import Figures, empty_figures
 
-MINUTE_US = 60_000_000
+HOUR_US = 3_600_000_000
 
 FIGURES_SQL = """
 SELECT code, counter,
@@ -36,10 +41,10 @@ SELECT code, counter,
     sumIf(delta, bucket >= %(s)s AND bucket - gap < %(s)s) AS first_in_w
 FROM (
     SELECT code, counter, bucket, gap, delta FROM counts
-    WHERE code IN %(codes)s AND bucket < %(e)s AND minute <= %(minute)s
+    WHERE code IN %(codes)s AND bucket < %(e)s AND stamp_hour <= %(stamp_hour)s
     UNION ALL
-    SELECT code, counter, bucket, gap, delta FROM counts_exact
-    WHERE code IN %(codes)s AND t > %(tail_from)s AND t <= %(as_of)s AND bucket < %(e)s
+    SELECT code, counter, bucket, gap, %(sign)s * delta FROM counts_exact
+    WHERE code IN %(codes)s AND t > %(lo)s AND t <= %(hi)s AND bucket < %(e)s
 )
 GROUP BY code, counter"""
 
@@ -48,15 +53,15 @@ _COLUMN = {Measure.IN_W: 0, Measure.BEFORE_END: 1, Measure.FIRST_IN_W: 2}
 
 def params(codes: Sequence[str], start_us: int, end_us: int, as_of_us: int) -> dict[str, Any]:
     s, e = window_buckets(start_us, end_us)
-    minute = as_of_us // MINUTE_US
-    return {
-        "codes": tuple(int(c) for c in codes),
-        "s": s,
-        "e": e,
-        "minute": minute,
-        "tail_from": minute * MINUTE_US,
-        "as_of": as_of_us,
-    }
+    before = as_of_us // HOUR_US
+    after = -(-as_of_us // HOUR_US)
+    if as_of_us - before * HOUR_US <= after * HOUR_US - as_of_us:
+        # the counts stamped by the hour before T, plus the deltas stamped since
+        tail = {"stamp_hour": before, "sign": 1, "lo": before * HOUR_US, "hi": as_of_us}
+    else:
+        # the counts stamped by the hour after T, less the deltas stamped after T
+        tail = {"stamp_hour": after, "sign": -1, "lo": as_of_us, "hi": after * HOUR_US}
+    return {"codes": tuple(int(c) for c in codes), "s": s, "e": e, **tail}
 
 
 def figures(

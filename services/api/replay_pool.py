@@ -6,6 +6,7 @@ up), so a pool of processes recomputes them side by side."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -13,6 +14,15 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+#: the replay workers' niceness: an auditor's replay takes the cores HQ's
+#: reports leave (issue #13: a village read while a province-day is replayed)
+NICENESS = 10
+
+
+def _background() -> None:
+    os.nice(NICENESS)
 
 
 class ReplayPool:
@@ -29,7 +39,7 @@ class ReplayPool:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["services.api.replay_figures"])
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_background)
             return self._pool
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:

@@ -15,6 +15,12 @@ from services.api.metrics import observe_query
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
 
+#: ClickHouse settings of an auditor's reads: a lower priority than HQ's reports
+#: (`priority` 1 on the report connections: a query of priority 10 waits while
+#: one of 1 runs) and one thread, so a replay does not starve the live views
+AUDIT: dict[str, Any] = {"priority": 10, "max_threads": 1}
+REPORTS: dict[str, Any] = {"priority": 1}
+
 
 class Queryable(Protocol):
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
@@ -32,13 +38,18 @@ class ReadStore:
             self._local.client = ch
         return ch
 
-    def iterate(self, sql: str, params: dict[str, Any] | None = None) -> Iterator[tuple[Any, ...]]:
+    def iterate(
+        self, sql: str, params: dict[str, Any] | None = None, audit: bool = True
+    ) -> Iterator[tuple[Any, ...]]:
         """Rows as they stream from the server (memory does not grow with the result).
-        Uses a connection of its own, so other queries can run meanwhile."""
+        Uses a connection of its own, so other queries can run meanwhile; an
+        auditor's stream (the default: the replay's) runs at AUDIT priority."""
         ch = client(self._settings)
         started = time.perf_counter()
         try:
-            yield from ch.execute_iter(sql, params, settings={"max_block_size": 10_000})
+            yield from ch.execute_iter(
+                sql, params, settings={"max_block_size": 10_000, **(AUDIT if audit else REPORTS)}
+            )
         except (ClickHouseError, OSError, EOFError) as exc:
             raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None
         finally:
@@ -48,7 +59,7 @@ class ReadStore:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         started = time.perf_counter()
         try:
-            return list(self._client().execute(sql, params))
+            return list(self._client().execute(sql, params, settings=REPORTS))
         except (ClickHouseError, OSError, EOFError) as exc:
             self._local.client = None
             raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None

@@ -14,8 +14,9 @@ from tests.integration.harness import Pipeline, produce, wait_caught_up
 ZONE = ZoneInfo("Asia/Shanghai")
 #: the net sum of every counts key, the exact table's per stamp, and the snapshots
 SUMS = [
-    "SELECT code, counter, bucket, gap, minute, sum(delta) AS d FROM counts "
-    "GROUP BY code, counter, bucket, gap, minute HAVING d != 0 ORDER BY code, counter, bucket, gap, minute",
+    "SELECT code, counter, bucket, gap, stamp_hour, sum(delta) AS d FROM counts "
+    "GROUP BY code, counter, bucket, gap, stamp_hour HAVING d != 0 "
+    "ORDER BY code, counter, bucket, gap, stamp_hour",
     "SELECT code, t, counter, bucket, gap, sum(delta) AS d FROM counts_exact "
     "GROUP BY code, t, counter, bucket, gap HAVING d != 0 ORDER BY code, t, counter, bucket, gap",
 ]

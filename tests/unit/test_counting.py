@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from schemas import codes
 from schemas.records import EventRecord, to_micros
-from services.aggregator.contributions import Deltas
+from services.aggregator.contributions import Deltas, extended, history
 from services.aggregator.counting_state import CountingState, Version, version_of
 from services.aggregator.fold import TopicPosition, fold
 from services.common.counting import Model, read_figures
@@ -81,3 +81,47 @@ def test_any_order_and_batching_emits_the_same_sums(data: st.DataObject) -> None
             summed[key] += d
         i += n
     assert {k: v for k, v in summed.items() if v} == whole
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_extending_a_history_equals_computing_it_whole(data: st.DataObject) -> None:
+    records = data.draw(record_sets(VILLAGES))
+    state = CountingState(MODEL)
+    state.apply(versions(records))
+    ids = MODEL.ids()
+    for subject in state.members:
+        now = state.counted(subject)
+        # the subject as it was before its last few events arrived in recorded order
+        k = data.draw(st.integers(0, len(now)))
+        then = sorted(now, key=lambda c: c.since)[:k]
+        got = extended(then, history(then, MODEL, ids), now, MODEL, ids)
+        if got is not None:
+            assert got == history(now, MODEL, ids), subject
+
+
+def test_events_in_recorded_order_extend_the_history() -> None:
+    day = datetime(2020, 1, 28, 2, tzinfo=UTC)
+    records = [
+        EventRecord.model_validate(
+            {
+                "recorded_at": day + timedelta(hours=i),
+                "source": "t",
+                "event": {
+                    "event_id": f"00000000-0000-0000-0000-00000000000{i}",
+                    "type": "isolation.started" if i % 2 else "screening.registered",
+                    "jurisdiction": VILLAGES[i % 2],
+                    "occurred_at": (day + timedelta(minutes=30 * i)).isoformat(),
+                    "person": {"id": "p1"},
+                    "data": {"mode": "home"} if i % 2 else {"category": "returnee"},
+                },
+            }
+        )
+        for i in range(4)
+    ]
+    state = CountingState(MODEL)
+    state.apply(versions(records))
+    now = state.counted("p:p1")
+    for k in range(4):
+        got = extended(now[:k], history(now[:k], MODEL), now, MODEL)
+        assert got is not None and got == history(now, MODEL)

@@ -40,11 +40,15 @@ def test_codes_without_rows_get_every_key_at_zero() -> None:
     assert all(v == 0 for f in got.values() for _, v in flatten(f))
 
 
-def test_parameters_split_as_of_into_whole_minutes_and_a_tail() -> None:
-    rows = Rows([])
-    as_of = 1_700_000_123_456_789
-    counts_sql.figures(rows, MODEL, [CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of)
-    p = rows.params
-    assert (p["s"], p["e"]) == (24, 48)
-    assert p["minute"] * 60_000_000 == p["tail_from"] <= as_of < p["tail_from"] + 60_000_000
-    assert p["as_of"] == as_of and p["codes"] == (int(CODE),)
+def test_as_of_reads_whole_stamp_hours_and_the_shorter_side() -> None:
+    hour = 3_600_000_000
+    base = 472_000 * hour
+    for offset, sign in ((0, 1), (1, 1), (hour // 2, 1), (hour // 2 + 1, -1), (hour - 1, -1)):
+        as_of = base + offset
+        p = counts_sql.params([CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of)
+        assert (p["s"], p["e"], p["codes"]) == (24, 48, (int(CODE),))
+        assert p["sign"] == sign
+        # counts up to stamp_hour, plus (or less) the exact deltas in (lo, hi]
+        assert p["stamp_hour"] * hour == (p["lo"] if sign == 1 else p["hi"])
+        assert (p["lo"], p["hi"]) == ((base, as_of) if sign == 1 else (as_of, base + hour))
+        assert p["hi"] - p["lo"] <= hour // 2

@@ -37,23 +37,23 @@ CREATE TABLE IF NOT EXISTS counting_ledger (
     since Array(Int64),
     until Array(Int64)
 ) ENGINE = Null;
--- counts: the deltas summed per (code, counter, occurred hour, gap, minute of
--- the stamp rounded up): rows stamped <= a whole minute M are those with
--- minute <= M. Summed by merges; a key whose deltas sum to 0 disappears.
+-- counts: the deltas summed per (code, counter, occurred hour, gap, hour of
+-- the stamp rounded up): the rows stamped <= a whole hour S are those with
+-- stamp_hour <= S. Summed by merges; a key whose deltas sum to 0 disappears.
 CREATE TABLE IF NOT EXISTS counts (
     code UInt64,
     counter UInt16,
     bucket Int32,
     gap UInt8,
-    minute Int64,
+    stamp_hour Int32,
     delta Int64
 ) ENGINE = SummingMergeTree(delta)
-ORDER BY (code, counter, bucket, gap, minute);
+ORDER BY (code, counter, bucket, gap, stamp_hour);
 CREATE MATERIALIZED VIEW IF NOT EXISTS counts_mv TO counts AS
-SELECT code, counter, bucket, gap, intDiv(t + 59999999, 60000000) AS minute, delta
+SELECT code, counter, bucket, gap, toInt32(intDiv(t + 3599999999, 3600000000)) AS stamp_hour, delta
 FROM counting_ledger WHERE kind = 0;
 -- counts_exact: every delta with its exact stamp, ordered by (code, stamp): the
--- rows stamped after a whole minute and up to an as_of inside the next one.
+-- deltas stamped between an as_of and the nearer whole hour.
 CREATE TABLE IF NOT EXISTS counts_exact (
     code UInt64,
     t Int64,
