@@ -277,6 +277,10 @@ def test_prometheus_sees_lag_and_freshness_rise_while_the_aggregator_is_down(
     )
     wait_caught_up(p)
     # Prometheus has scraped the aggregator's progress on that partition, and sees it caught up
+    stamp = f'ribao_aggregator_last_folded_recorded_timestamp_seconds{{partition="{part}"}}'
+    poll(
+        lambda: promql(url, stamp), lambda t: t is not None, timeout=60, what="the last folded stamp scraped"
+    )
     poll(lambda: promql(url, fresh), lambda f: f == 0, timeout=60, what="freshness 0 while caught up")
     assert promql(url, 'up{job="ribao-aggregator"}') == 1
 
