@@ -20,6 +20,7 @@ from limits.storage import MovingWindowSupport, Storage
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS hits_key_at ON hits (key, at);
+CREATE TABLE IF NOT EXISTS window_sizes (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
 """
 
@@ -49,6 +50,17 @@ class SharedFileStorage(Storage, MovingWindowSupport):
             self._local.db = db
         return db
 
+    def _expire(self, db: sqlite3.Connection, key: str, cutoff: float) -> int:
+        """Drops the key's entries at or before `cutoff` (inside a write
+        transaction); the entries left in its window. The size is kept beside
+        the entries, so neither a hit nor a look counts them all."""
+        gone = db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, cutoff)).rowcount
+        row = db.execute("SELECT n FROM window_sizes WHERE key = ?", (key,)).fetchone()
+        n = max(0, (int(row[0]) if row else 0) - gone)
+        if gone:
+            db.execute("UPDATE window_sizes SET n = ? WHERE key = ?", (n, key))
+        return n
+
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if amount > limit:
             return False
@@ -56,12 +68,15 @@ class SharedFileStorage(Storage, MovingWindowSupport):
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - expiry))
-            (count,) = db.execute("SELECT count(*) FROM hits WHERE key = ?", (key,)).fetchone()
-            if count + amount > limit:
+            n = self._expire(db, key, now - expiry)
+            if n + amount > limit:
                 db.execute("COMMIT")
                 return False
             db.executemany("INSERT INTO hits VALUES (?, ?)", [(key, now)] * amount)
+            db.execute(
+                "INSERT INTO window_sizes VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET n = ?",
+                (key, n + amount, n + amount),
+            )
             db.execute("COMMIT")
             return True
         except BaseException:
@@ -70,12 +85,16 @@ class SharedFileStorage(Storage, MovingWindowSupport):
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
-        oldest, count = (
-            self._connect()
-            .execute("SELECT min(at), count(*) FROM hits WHERE key = ? AND at > ?", (key, now - expiry))
-            .fetchone()
-        )
-        return (float(oldest) if count else now), int(count)
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            n = self._expire(db, key, now - expiry)
+            row = db.execute("SELECT min(at) FROM hits WHERE key = ?", (key,)).fetchone()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return (float(row[0]) if n and row[0] is not None else now), n
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
@@ -113,9 +132,10 @@ class SharedFileStorage(Storage, MovingWindowSupport):
     def reset(self) -> int | None:
         db = self._connect()
         n = db.execute("DELETE FROM hits").rowcount + db.execute("DELETE FROM counters").rowcount
+        db.execute("DELETE FROM window_sizes")
         return int(n)
 
     def clear(self, key: str) -> None:
         db = self._connect()
-        db.execute("DELETE FROM hits WHERE key = ?", (key,))
-        db.execute("DELETE FROM counters WHERE key = ?", (key,))
+        for table in ("hits", "counters", "window_sizes"):
+            db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))

@@ -184,3 +184,13 @@ def test_a_shared_folder_gives_one_window_per_credential_across_processes(tmp_pa
         p.join(60)
     allowed = [out.get(timeout=5) for _ in procs]
     assert sum(allowed) == 7, allowed  # 15 hits in all, from three processes
+
+
+def test_the_shared_window_moves_entries_out_as_they_expire(tmp_path: Path) -> None:
+    a, b = RateLimiter("2/second", tmp_path), RateLimiter("2/second", tmp_path)
+    a.hit(cred("m"))
+    assert b.hit(cred("m")).remaining == 0
+    with pytest.raises(RateLimited):
+        a.hit(cred("m"))
+    time.sleep(1.1)  # both entries left the window
+    assert b.hit(cred("m")).remaining == 1
