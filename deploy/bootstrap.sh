@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.11 and installs the project (editable, with the
-# dev tools) when missing or when pyproject.toml changed. Installs Java 17 and
-# Maven from Debian when they are missing and we are root.
+# dev tools) when missing or when pyproject.toml changed. Installs Java 17,
+# Maven and Prometheus (prometheus, promtool: metrics, alert rules and their
+# tests) from Debian when they are missing and we are root.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VENV="$REPO_DIR/.venv"
@@ -14,6 +15,12 @@ if ((${#need_apt[@]})); then
   [[ $(id -u) -eq 0 ]] || die "missing ${need_apt[*]}: install them (apt-get install ${need_apt[*]})"
   log "bootstrap: installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  [[ $(id -u) -eq 0 ]] || die "missing prometheus: install it (apt-get install prometheus)"
+  log "bootstrap: installing prometheus"
+  # without recommends (node exporter and its collectors); Debian's service is not started here
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
 PY="${RIBAO_PYTHON:-}"

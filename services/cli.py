@@ -34,16 +34,26 @@ def _say(msg: str) -> None:
 def _serve(app_: object, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)  # type: ignore[arg-type]
+    # log_config=None: uvicorn's loggers go to the root handler (services.common.logs)
+    uvicorn.run(
+        app_,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        log_config=None,
+    )
 
 
 @app.command()
 def ingest() -> None:
     """Run the ingest service (POST /v1/events) in the foreground."""
+    from services.common import logs
     from services.ingest.app import create_app
     from services.ingest.config import IngestSettings
 
     settings = IngestSettings()
+    logs.configure(settings.log_format)
     if settings.ingest_workers > 1:
         from services.ingest.workers import serve
 
@@ -62,8 +72,10 @@ def api() -> None:
     """Run the API (reports, zero reports, jurisdictions) in the foreground."""
     from services.api.app import create_app
     from services.api.config import ApiSettings
+    from services.common import logs
 
     settings = ApiSettings()
+    logs.configure(settings.log_format)
     _serve(create_app(settings), settings.api_host, settings.api_port)
 
 
@@ -361,14 +373,23 @@ def _child_env() -> dict[str, str]:
 @stack_app.command("up")
 def stack_up(
     infra_only: bool = typer.Option(False, "--infra", help="only Kafka and ClickHouse, set up"),
+    prometheus: bool = typer.Option(
+        False,
+        "--prometheus",
+        envvar="RIBAO_PROMETHEUS",
+        help="also start Debian's prometheus scraping the services (deploy/prometheus/)",
+    ),
+    prometheus_port: int = typer.Option(9090, "--prometheus-port", envvar="RIBAO_PROMETHEUS_PORT"),
 ) -> None:
-    """Start Kafka and ClickHouse, set them up, start the three services."""
+    """Start Kafka and ClickHouse, set them up, start the three services
+    (and Prometheus with --prometheus or RIBAO_PROMETHEUS=1)."""
     from services.aggregator.config import AggregatorSettings
     from services.api.config import ApiSettings
     from services.common.config import CommonSettings
     from services.common.setup import setup as do_setup
     from services.ingest.config import DEV_HMAC_KEY, IngestSettings
-    from services.stack import StackError, home, infra, services, start_service
+    from services.prometheus import PrometheusMissing
+    from services.stack import StackError, home, infra, prometheus_service, services, start_service
 
     started = time.monotonic()
     env = _child_env()
@@ -381,7 +402,9 @@ def stack_up(
             return
         os.environ.update({k: v for k, v in env.items() if k == "RIBAO_DEV_MODE"})
         ingest_settings, api_settings = IngestSettings(), ApiSettings()
-        aggregator_id = AggregatorSettings().aggregator_id
+        aggregator_settings = AggregatorSettings()
+        aggregator_id = aggregator_settings.aggregator_id
+        metrics_port = aggregator_settings.aggregator_metrics_port
         for svc in services(
             ingest_settings.ingest_port,
             api_settings.api_port,
@@ -390,7 +413,15 @@ def stack_up(
             ingest_settings.events_topic,
         ):
             start_service(svc, env, _say)
-    except StackError as exc:
+        if prometheus:
+            start_service(
+                prometheus_service(
+                    ingest_settings.ingest_port, api_settings.api_port, metrics_port, prometheus_port
+                ),
+                env,
+                _say,
+            )
+    except (StackError, PrometheusMissing) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     if ingest_settings.hmac_key is None:
@@ -398,10 +429,14 @@ def stack_up(
     if ingest_settings.dev_mode:
         token = _dev_token(home())
         typer.echo(f"dev mode: admin token (all jurisdictions, also in {home() / 'dev-token'}):\n  {token}")
+    prometheus_line = f"\n  prometheus http://127.0.0.1:{prometheus_port}/alerts" if prometheus else ""
     typer.echo(f"""
 stack up in {time.monotonic() - started:.0f}s
   ingest  http://{ingest_settings.ingest_host}:{ingest_settings.ingest_port}/v1/events
   api     http://{api_settings.api_host}:{api_settings.api_port}/v1/reports/daily?jurisdiction=340826103
+  metrics http://{ingest_settings.ingest_host}:{ingest_settings.ingest_port}/metrics, \
+http://{api_settings.api_host}:{api_settings.api_port}/metrics, \
+http://{aggregator_settings.aggregator_metrics_host}:{metrics_port}/metrics{prometheus_line}
   kafka   {ingest_settings.kafka_bootstrap} (topic {ingest_settings.events_topic})
   clickhouse {api_settings.clickhouse_host}:{api_settings.clickhouse_port} \
 (database {api_settings.clickhouse_database})
@@ -415,7 +450,7 @@ def stack_down(
     """Stop the services, then Kafka and ClickHouse (their data folders stay)."""
     from services.stack import infra, stop_service
 
-    for name in ("api", "aggregator", "ingest"):
+    for name in ("prometheus", "api", "aggregator", "ingest"):
         stop_service(name, _say)
     if not keep_infra:
         infra("stop", "clickhouse")
@@ -427,7 +462,7 @@ def stack_status() -> None:
     """Say what is running."""
     from services.stack import infra, running_pid
 
-    for name in ("ingest", "aggregator", "api"):
+    for name in ("ingest", "aggregator", "api", "prometheus"):
         pid = running_pid(name)
         typer.echo(f"{name}: running (pid {pid})" if pid else f"{name}: stopped")
     infra("status", "kafka")

@@ -48,6 +48,24 @@ def services(ingest_port: int, api_port: int, bootstrap: str, group: str, topic:
     ]
 
 
+def prometheus_service(ingest_port: int, api_port: int, aggregator_port: int, listen_port: int) -> Service:
+    """Debian's prometheus scraping the three services (deploy/prometheus/), its
+    config and data under $RIBAO_HOME/prometheus/."""
+    from services.prometheus import Targets, command, render
+
+    folder = home() / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "prometheus.yml"
+    config.write_text(
+        render(Targets(f"127.0.0.1:{ingest_port}", f"127.0.0.1:{api_port}", f"127.0.0.1:{aggregator_port}")),
+        "utf-8",
+    )
+    listen = f"127.0.0.1:{listen_port}"
+    return Service(
+        "prometheus", tuple(command(config, folder / "data", listen)), ready_url=f"http://{listen}/-/ready"
+    )
+
+
 def _group_holds_topic(bootstrap: str, group: str, topic: str) -> bool:
     """Whether the consumer group is stable with the topic's partitions assigned."""
     from kafka import KafkaAdminClient

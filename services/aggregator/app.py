@@ -25,6 +25,7 @@ import mode
 import uvloop
 
 from schemas.records import EventRecord
+from services.aggregator import metrics
 from services.aggregator.config import AggregatorSettings
 from services.aggregator.counting_runner import CountingRunner
 from services.aggregator.counting_store import CountingStore
@@ -36,6 +37,7 @@ from services.aggregator.jurisdictions import KnownCodes
 from services.aggregator.store import Store
 from services.aggregator.subjects import SubjectSink
 from services.aggregator.subjects import decode as decode_subjects
+from services.common import logs
 from services.common.counting import Model
 
 log = logging.getLogger("ribao.aggregator")
@@ -109,6 +111,7 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
     sink = DeadLetterSink(settings)
     subject_sink = SubjectSink(settings)
     runner = CountingRunner(CountingStore(settings), Model(tuple(settings.focus_area_list)))
+    metrics.install(app, settings.events_topic)
 
     async def retrying(what: str, call: Callable[[], T]) -> T:
         """Runs `call` until it succeeds: the offsets wait, nothing is skipped."""
@@ -130,9 +133,11 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         started: float,
     ) -> Batch:
         known, unregistered = split_unknown(decoded, unknown)
+        folding = time.perf_counter()
         batch = [
             fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset)) for msg, record in known
         ]
+        metrics.observe_fold(time.perf_counter() - folding)
         return Batch(events, batch, poison + unregistered, started)
 
     async def commit(stream: Any, work: Batch) -> None:
@@ -140,17 +145,15 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         committable): nothing is acknowledged before it is stored."""
         for d in work.dead:
             log.error("dead letter at partition %d offset %d: %s", d.partition, d.offset, d.error)
+        writing = time.perf_counter()
         if work.dead:
             await retrying("dead-letter topic", partial(sink.publish, work.dead))
         stats = await retrying("store write", partial(store.write_all, work.effects, work.dead))
         await retrying("subjects topic", partial(subject_sink.publish, stats.subjects))
         for event in work.events:
             await stream.ack(event)
-        log.info(
-            "folded %d events (%d dead) in %.0f ms",
-            len(work.effects),
-            len(work.dead),
-            (time.perf_counter() - work.started) * 1000,
+        metrics.observe_batch(
+            work.effects, work.dead, time.perf_counter() - writing, time.perf_counter() - work.started
         )
 
     async def write_loop(stream: Any, queue: asyncio.Queue[Batch]) -> None:
@@ -216,12 +219,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
             stats = await retrying("recount", partial(runner.recount, subjects))
             for event in events:
                 await stream.ack(event)  # type: ignore[attr-defined]
-            log.info(
-                "recounted %d subjects (%d changed, %d deltas) in %.0f ms",
-                stats.subjects,
-                stats.changed,
-                stats.deltas,
-                (time.perf_counter() - started) * 1000,
+            metrics.observe_recount(
+                stats.subjects, stats.changed, stats.deltas, time.perf_counter() - started
             )
 
     return app
@@ -233,6 +232,8 @@ def run_worker(settings: AggregatorSettings | None = None) -> None:
     # uvloop: Faust schedules several tasks per message (mode's wait_first);
     # uvloop's C event loop runs them with far less CPU than asyncio's
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    metrics.serve(settings.aggregator_metrics_host, settings.aggregator_metrics_port)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
     worker.execute_from_commandline()

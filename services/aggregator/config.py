@@ -24,3 +24,6 @@ class AggregatorSettings(CommonSettings):
     #: how long the broker waits for a silent worker before moving its partitions
     session_timeout_s: float = Field(10.0, ge=6, le=300)
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")
+    #: where the worker serves /metrics (Faust's own web server is off); port 0: nowhere
+    aggregator_metrics_host: str = "127.0.0.1"
+    aggregator_metrics_port: int = Field(8082, ge=0, le=65535)

@@ -11,12 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.config import ApiSettings
 from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
+from services.api.metrics import install_pipeline_collector
 from services.api.replay_pool import ReplayPool
 from services.api.routes import audit, health, jurisdictions, reports, zero
 from services.api.state import ApiState
 from services.api.store import ReadStore
 from services.common.access import install_access
 from services.common.http import error_response, install_error_handlers
+from services.common.metrics import install_metrics_route
+from services.common.request_context import RequestObserver
 
 
 async def _api_error(_: Request, exc: Exception) -> ORJSONResponse:
@@ -56,4 +59,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(jurisdictions.router)
     app.include_router(health.router)
+    install_metrics_route(app)
+    install_pipeline_collector(settings)
+    app.add_middleware(RequestObserver)
     return app

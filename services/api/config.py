@@ -17,3 +17,5 @@ class ApiSettings(CommonSettings):
     #: processes that recompute an auditor replay's chunks side by side (0: in
     #: the API process); started at the first replay
     replay_workers: int = Field(2, ge=0, le=64)
+    #: the aggregator's Faust app id (its consumer group), whose lag /metrics reports
+    aggregator_id: str = Field("ribao-aggregator", pattern=r"^[A-Za-z0-9._-]{1,100}$")

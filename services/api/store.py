@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -10,6 +11,7 @@ from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
 
 from services.api.errors import StoreUnavailable
+from services.api.metrics import observe_query
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
 
@@ -43,6 +45,7 @@ class ReadStore:
         Uses a connection of its own, so other queries can run meanwhile; an
         auditor's stream (the default: the replay's) runs at AUDIT priority."""
         ch = client(self._settings)
+        started = time.perf_counter()
         try:
             yield from ch.execute_iter(
                 sql, params, settings={"max_block_size": 10_000, **(AUDIT if audit else REPORTS)}
@@ -50,11 +53,15 @@ class ReadStore:
         except (ClickHouseError, OSError, EOFError) as exc:
             raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None
         finally:
+            observe_query(time.perf_counter() - started)
             ch.disconnect()
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        started = time.perf_counter()
         try:
             return list(self._client().execute(sql, params, settings=REPORTS))
         except (ClickHouseError, OSError, EOFError) as exc:
             self._local.client = None
             raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None
+        finally:
+            observe_query(time.perf_counter() - started)

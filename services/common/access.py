@@ -6,7 +6,9 @@ returns the caller's `Credential`. Credentials are read from ClickHouse and
 cached; the cache is refreshed every `credentials_refresh_s`, and at once
 (at most every MISS_RELOAD_S) when a token does not match, so a new or rotated
 token works immediately and a revoked one stops within the refresh interval.
-Rate limiting uses the `limits` library's moving window, one per credential.
+Rate limiting uses the `limits` library's moving window, one per credential
+for the whole service: in memory, or in a file the service's processes share
+(`RIBAO_RATE_LIMIT_DIR`, set by the ingest parent under RIBAO_INGEST_WORKERS).
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from schemas import codes
+from services.common import metrics
 from services.common.config import CommonSettings
 from services.common.credentials import Credential, CredentialStore, Role, format_us, parse_token
+from services.common.rate_store import SharedFileStorage
+from services.common.request_context import RateLimitState, current
 
 log = logging.getLogger("ribao.access")
 
@@ -57,9 +63,10 @@ class Forbidden(AccessError):
 class RateLimited(AccessError):
     status, code = 429, "rate_limited"
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str, retry_after: int, rate: RateLimitState) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate = rate
 
 
 class CredentialsUnavailable(AccessError):
@@ -88,8 +95,10 @@ class Authenticator:
             self._load_started = time.monotonic()
             try:
                 self._cache = self._load()
+                metrics.credentials_loaded(True)
                 log.debug("credentials: %d active", len(self._cache))
             except Exception as exc:  # the store is down: keep what we have
+                metrics.credentials_loaded(False)
                 if self._cache is None:
                     raise CredentialsUnavailable(
                         f"the credential store cannot be read ({type(exc).__name__}); retry later"
@@ -131,18 +140,29 @@ class Authenticator:
 
 
 class RateLimiter:
-    """One moving window per credential (`limits` library, in memory)."""
+    """One moving window per credential (`limits` library), in memory or in a
+    file shared by the service's processes (`shared_dir`)."""
 
-    def __init__(self, rate: str) -> None:
+    def __init__(self, rate: str, shared_dir: Path | None = None) -> None:
         self._item: RateLimitItem = parse(rate)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        storage: Storage = MemoryStorage()
+        if shared_dir is not None:
+            shared_dir.mkdir(parents=True, exist_ok=True)
+            storage = SharedFileStorage(shared_dir / "rate-limits.sqlite")
+        self._limiter = MovingWindowRateLimiter(storage)
 
-    def hit(self, cred: Credential) -> None:
-        if self._limiter.hit(self._item, cred.token_id):
-            return
-        reset = self._limiter.get_window_stats(self._item, cred.token_id).reset_time
-        retry = max(1, math.ceil(reset - time.time()))
-        raise RateLimited(f"credential {cred.name!r} is over its rate limit of {self._item}", retry)
+    def hit(self, cred: Credential) -> RateLimitState:
+        """Counts a request; its window afterwards. Raises RateLimited when full."""
+        allowed = self._limiter.hit(self._item, cred.token_id)
+        stats = self._limiter.get_window_stats(self._item, cred.token_id)
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        state = RateLimitState(self._item.amount, stats.remaining, reset)
+        if allowed:
+            return state
+        metrics.rate_limited(cred.name)
+        raise RateLimited(
+            f"credential {cred.name!r} is over its rate limit of {self._item}", max(1, reset), state
+        )
 
 
 @dataclass
@@ -156,7 +176,7 @@ def install_access(app: FastAPI, settings: CommonSettings) -> Access:
     store = CredentialStore(settings)
     access = Access(
         Authenticator(settings.dev_mode, settings.credentials_refresh_s, store.active),
-        RateLimiter(settings.rate_limit),
+        RateLimiter(settings.rate_limit, settings.rate_limit_dir),
     )
     app.state.access = access
     return access
@@ -175,7 +195,12 @@ def require(*roles: Role) -> Callable[..., Credential]:
     ) -> Credential:
         access: Access = request.app.state.access
         cred = access.authenticator.authenticate(bearer.credentials if bearer else None)
-        access.limiter.hit(cred)
+        info = current()
+        if info is not None:
+            info.credential = cred.name
+        rate = access.limiter.hit(cred)
+        if info is not None:
+            info.rate = rate
         if cred.role not in allowed:
             raise Forbidden(
                 f"role {cred.role} may not do this; needs {' or '.join(sorted(allowed))}",

@@ -40,6 +40,11 @@ class CommonSettings(BaseSettings):
     credentials_refresh_s: float = Field(5.0, gt=0, le=3600)
     #: requests per credential, in the `limits` syntax ("3000/minute", "50/second")
     rate_limit: str = "3000/minute"
+    #: folder of a rate-limit store shared by a service's processes (empty: in
+    #: memory, per process); the ingest parent sets it under RIBAO_INGEST_WORKERS
+    rate_limit_dir: Path | None = None
+    #: log lines as JSON objects (json), plain text (text), or text on a terminal and JSON elsewhere (auto)
+    log_format: str = Field("auto", pattern=r"^(json|text|auto)$")
     #: focus areas of screened.by_origin: comma-separated code prefixes (湖北 42,
     #: 武汉 4201). The aggregator counts them: after a change, `ribao rebuild-counts`
     focus_areas: str = "42,4201"

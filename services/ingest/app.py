@@ -14,7 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from services.common.access import install_access
 from services.common.clock import RecordClock
 from services.common.http import error_response, install_error_handlers
+from services.common.metrics import install_metrics_route
 from services.common.registry import read_codes
+from services.common.request_context import RequestObserver
+from services.ingest import metrics
 from services.ingest.acceptance import Acceptor
 from services.ingest.archive import Archive
 from services.ingest.config import IngestSettings
@@ -86,6 +89,8 @@ def create_app(settings: IngestSettings | None = None, clock: RecordClock | None
     app.add_exception_handler(IngestError, _ingest_error)
     app.include_router(events.router)
     app.include_router(health.router)
+    install_metrics_route(app)
+    app.add_middleware(RequestObserver, on_done=metrics.on_request_done)
     _document_events_body(app)
     return app
 

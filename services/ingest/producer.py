@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from kafka.errors import KafkaError
 from kafka.partitioner.default import DefaultPartitioner
 
 from services.common.producer import LazyProducer
+from services.ingest import metrics
 from services.ingest.config import IngestSettings
 from services.ingest.errors import BrokerUnavailable
 
@@ -76,15 +78,22 @@ class EventProducer:
     def publish(self, messages: list[tuple[bytes, bytes]]) -> list[Position]:
         """Sends every (key, value) and waits until the broker acknowledged all of
         them; raises BrokerUnavailable when any is not acknowledged in time."""
-        producer = self._get()
+        started = time.perf_counter()
+        try:
+            producer = self._get()
+        except BrokerUnavailable:
+            metrics.produce_failed("unreachable")
+            raise
         timeout = self._settings.produce_timeout_s + 2
         try:
             futures = [producer.send(self._settings.events_topic, key=k, value=v) for k, v in messages]
             metas = [f.get(timeout=timeout) for f in futures]
         except KafkaError as exc:
+            metrics.produce_failed(type(exc).__name__)
             log.warning("publish failed: %s", type(exc).__name__)
             self._reset()
             raise BrokerUnavailable(f"Kafka did not acknowledge the events: {type(exc).__name__}") from None
+        metrics.produced(time.perf_counter() - started)
         return [Position(m.partition, m.offset) for m in metas]
 
     def ready(self) -> bool:

@@ -11,9 +11,13 @@ parent leaves no worker holding the port.
 
 Each worker has its own record clock, strictly increasing in its own
 residue class modulo N (worker k stamps only microseconds ≡ k mod N), so
-stamps never tie across workers either. Rate limits are per process: a
-credential whose requests spread over N workers gets up to N times
-RIBAO_RATE_LIMIT (README, Configuration).
+stamps never tie across workers either.
+
+The parent makes a folder for the run (removed when it stops) and hands it
+to the workers through the environment: prometheus-client's multiprocess
+folder (`PROMETHEUS_MULTIPROC_DIR`: any worker's /metrics answers for the
+service) and the rate-limit store (`RIBAO_RATE_LIMIT_DIR`: one window per
+credential for the service, not one per worker).
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
 log = logging.getLogger("ribao.ingest")
@@ -48,15 +55,22 @@ def _die_with_parent(parent: int) -> None:
 def _run_worker(index: int, workers: int, parent: int, sockets: list[socket.socket]) -> None:
     import uvicorn
 
+    from services.common import logs
     from services.common.clock import RecordClock
     from services.ingest.app import create_app
     from services.ingest.config import IngestSettings
 
     _die_with_parent(parent)
     settings = IngestSettings()
+    logs.configure(settings.log_format)
     app = create_app(settings, RecordClock(step=workers, offset=index))
     config = uvicorn.Config(
-        app, host=settings.ingest_host, port=settings.ingest_port, log_level="info", access_log=False
+        app,
+        host=settings.ingest_host,
+        port=settings.ingest_port,
+        log_level="info",
+        access_log=False,
+        log_config=None,
     )
     uvicorn.Server(config).run(sockets=sockets)
 
@@ -67,6 +81,11 @@ def serve(host: str, port: int, workers: int, stop_timeout_s: float) -> None:
 
     sock = uvicorn.Config("services.ingest.app:create_app", host=host, port=port).bind_socket()
     spawn = multiprocessing.get_context("spawn")
+    run_dir = Path(tempfile.mkdtemp(prefix="ribao-ingest-"))
+    (run_dir / "metrics").mkdir()
+    # inherited by the spawned workers (prometheus-client reads it at import)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(run_dir / "metrics")
+    os.environ["RIBAO_RATE_LIMIT_DIR"] = str(run_dir / "rate-limits")
     parent = os.getpid()
     stop = threading.Event()
 
@@ -89,6 +108,7 @@ def serve(host: str, port: int, workers: int, stop_timeout_s: float) -> None:
             for k, proc in enumerate(procs):
                 if not proc.is_alive():
                     log.warning("ingest worker %d exited (code %s); starting it again", k, proc.exitcode)
+                    _forget_metrics(proc.pid)
                     procs[k] = start(k)
     finally:
         for proc in procs:
@@ -101,3 +121,12 @@ def serve(host: str, port: int, workers: int, stop_timeout_s: float) -> None:
                 proc.kill()
                 proc.join()
         sock.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _forget_metrics(pid: int | None) -> None:
+    """Drops a dead worker's live gauges (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    if pid is not None:
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -51,6 +51,8 @@ class Pipeline:
     workdir: Path
     ingest_url: str = ""
     api_url: str = ""
+    #: the aggregator's /metrics
+    aggregator_metrics_url: str = ""
     #: an admin token over the whole country (see `credential` for others)
     token: str = field(default="", repr=False)
     children: Children = field(init=False, repr=False)
@@ -85,13 +87,19 @@ class Pipeline:
     def variant(self, workdir: Path, **env: str) -> Pipeline:
         """Another set of services on fresh ports over the same store and topic,
         with settings overridden by `env` (start them with `start`)."""
-        merged = self.env | {"RIBAO_INGEST_PORT": str(free_port()), "RIBAO_API_PORT": str(free_port())} | env
+        ports = {
+            "RIBAO_INGEST_PORT": str(free_port()),
+            "RIBAO_API_PORT": str(free_port()),
+            "RIBAO_AGGREGATOR_METRICS_PORT": str(free_port()),
+        }
+        merged = self.env | ports | env
         return Pipeline(
             self.settings,
             merged,
             workdir,
             ingest_url=f"http://127.0.0.1:{merged['RIBAO_INGEST_PORT']}",
             api_url=f"http://127.0.0.1:{merged['RIBAO_API_PORT']}",
+            aggregator_metrics_url=f"http://127.0.0.1:{merged['RIBAO_AGGREGATOR_METRICS_PORT']}/metrics",
             token=self.token,
         )
 
@@ -176,6 +184,8 @@ def new_pipeline(workdir: Path, **overrides: str) -> Pipeline:
             "RIBAO_AGGREGATOR_DATA_DIR": str(workdir / "aggregator"),
             "RIBAO_INGEST_PORT": str(free_port()),
             "RIBAO_API_PORT": str(free_port()),
+            "RIBAO_AGGREGATOR_METRICS_PORT": str(free_port()),
+            "RIBAO_LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
             # the tests' load is not a flood; test_access sets a low limit where it checks it
             "RIBAO_RATE_LIMIT": "1000000/minute",
@@ -195,6 +205,7 @@ def new_pipeline(workdir: Path, **overrides: str) -> Pipeline:
         workdir,
         ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
         api_url=f"http://127.0.0.1:{env['RIBAO_API_PORT']}",
+        aggregator_metrics_url=f"http://127.0.0.1:{env['RIBAO_AGGREGATOR_METRICS_PORT']}/metrics",
     )
 
 

@@ -1,5 +1,6 @@
 """The raw person identifier never leaves ingest: not on the topic, not in any
-table, not in a log line or an error message; nor does the HMAC key."""
+table, not in a log line, an error message or a metric; nor does the HMAC key,
+nor a bearer token (the JSON request log names the credential only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -51,7 +53,8 @@ def files_under(*roots: Path) -> Iterator[Path]:
 
 
 def test_the_raw_identifier_and_the_key_are_nowhere_but_ingest(pipeline: Pipeline, keyed: Pipeline) -> None:
-    reporter = pipeline.credential(f"pii-{uuid.uuid4().hex[:6]}", "reporter", "360103")
+    reporter_name = f"pii-{uuid.uuid4().hex[:6]}"
+    reporter = pipeline.credential(reporter_name, "reporter", "360103")
     screening = person_event("screening.registered", V_IN, {"category": "returnee"})
     isolation = person_event("isolation.started", V_IN, {"mode": "home"})
     accepted = keyed.post([screening, isolation], token=reporter)
@@ -74,6 +77,15 @@ def test_the_raw_identifier_and_the_key_are_nowhere_but_ingest(pipeline: Pipelin
     assert [r.status_code for r in refused] == [422, 422, 422, 403, 422, 422]
     for resp in [accepted, *refused]:
         assert MARKER not in resp.text and KEY not in resp.text
+
+    # the metrics of every service: labels name credentials, never a person
+    for url in (
+        f"{keyed.ingest_url}/metrics",
+        f"{pipeline.api_url}/metrics",
+        pipeline.aggregator_metrics_url,
+    ):
+        exposed = httpx.get(url, timeout=30).text
+        assert MARKER not in exposed and KEY not in exposed and reporter not in exposed, url
 
     wait_caught_up(pipeline)
     pseudonym = pseudonymise(KEY.encode(), MARKER)
@@ -111,6 +123,14 @@ def test_the_raw_identifier_and_the_key_are_nowhere_but_ingest(pipeline: Pipelin
         searched += len(data)
         assert MARKER.encode() not in data, f"raw identifier found in {path}"
         assert KEY.encode() not in data, f"HMAC key found in {path}"
+        assert reporter.encode() not in data, f"a bearer token found in {path}"
+    # the request log was searched: one JSON line per request, naming the credential
+    lines = [
+        orjson.loads(x) for x in (keyed.workdir / "ingest.log").read_bytes().splitlines() if x[:1] == b"{"
+    ]
+    logged = [x for x in lines if x.get("message") == "request" and x.get("route") == "/v1/events"]
+    assert len(logged) == 1 + len(refused)
+    assert {x["credential"] for x in logged} == {reporter_name}
     segments = [p for p in files_under(*roots[:-4]) if p.suffix == ".log"]
     assert segments and sum(p.stat().st_size for p in segments) > 0  # the topic was searched
     assert pseudonym.encode() in b"".join(p.read_bytes() for p in segments)

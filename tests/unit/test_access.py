@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import multiprocessing
 import time
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +175,49 @@ def test_an_expired_token_is_refused_saying_so() -> None:
     with pytest.raises(Unauthenticated, match="expired at"):
         auth.authenticate(token())
     assert gone.expired(now_us) and not fresh.expired(now_us) and not cred().expired(now_us)
+
+
+def test_the_window_after_each_hit_gives_the_rate_limit_headers() -> None:
+    limiter = RateLimiter("3/minute")
+    states = [limiter.hit(cred("h")) for _ in range(3)]
+    assert [(s.limit, s.remaining) for s in states] == [(3, 2), (3, 1), (3, 0)]
+    assert all(0 <= s.reset_s <= 60 for s in states)
+    with pytest.raises(RateLimited) as exc:
+        limiter.hit(cred("h"))
+    assert (exc.value.rate.limit, exc.value.rate.remaining) == (3, 0)
+
+
+def _hits_in_a_process(folder: str, hits: int, out: Any) -> None:
+    limiter = RateLimiter("7/minute", Path(folder))
+    allowed = 0
+    for _ in range(hits):
+        try:
+            limiter.hit(cred("shared"))
+            allowed += 1
+        except RateLimited:
+            pass
+    out.put(allowed)
+
+
+def test_a_shared_folder_gives_one_window_per_credential_across_processes(tmp_path: Path) -> None:
+    """What RIBAO_INGEST_WORKERS needs: the workers share the credential's
+    window, so the service allows the limit once, not once per process."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hits_in_a_process, args=(str(tmp_path), 5, out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    allowed = [out.get(timeout=5) for _ in procs]
+    assert sum(allowed) == 7, allowed  # 15 hits in all, from three processes
+
+
+def test_the_shared_window_moves_entries_out_as_they_expire(tmp_path: Path) -> None:
+    a, b = RateLimiter("2/second", tmp_path), RateLimiter("2/second", tmp_path)
+    a.hit(cred("m"))
+    assert b.hit(cred("m")).remaining == 0
+    with pytest.raises(RateLimited):
+        a.hit(cred("m"))
+    time.sleep(1.1)  # both entries left the window
+    assert b.hit(cred("m")).remaining == 1

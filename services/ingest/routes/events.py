@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from schemas.records import json_micros
 from services.common.access import require
 from services.common.credentials import Credential
+from services.ingest import metrics
 from services.ingest.body import decode
 from services.ingest.errors import EventIssues, TooLarge
 from services.ingest.models import EVENTS_RESPONSES, STATUS_DESCRIPTION, Accepted
@@ -47,6 +48,7 @@ async def post_events(request: Request, cred: Credential = Depends(require("repo
     settings = state.settings
     body = await _read_body(request, settings.max_body_bytes)
     decoded = decode(body, request.headers.get("content-type", ""), settings.max_events_per_request)
+    metrics.decoded(len(decoded.values))
     try:
         done = await run_in_threadpool(
             state.acceptor.prepare, decoded.values, decoded.issues, cred, state.archive.first_versions
@@ -73,6 +75,7 @@ async def post_events(request: Request, cred: Credential = Depends(require("repo
             answer["first_recorded_at"] = json_micros(p.first_recorded_us)
         events.append(answer)
         counts[p.status] += 1
+    metrics.answered(cred.name, counts)
     return ORJSONResponse(
         {
             "accepted": counts["accepted"],
