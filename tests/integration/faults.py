@@ -356,7 +356,9 @@ def villages_of(p: Pipeline, county: str) -> list[str]:
 
 
 def wait_processed(p: Pipeline, ends: dict[int, int], timeout: float = 180) -> float:
-    """Seconds until the aggregator has committed every partition up to `ends`."""
+    """Seconds until the aggregator has committed every partition up to `ends`,
+    and then every subject stage 1 published for them is recounted (the
+    subjects topic committed to its end)."""
     started = time.monotonic()
     group = p.env["RIBAO_AGGREGATOR_ID"]
 
@@ -372,6 +374,15 @@ def wait_processed(p: Pipeline, ends: dict[int, int], timeout: float = 180) -> f
         timeout,
         f"aggregator committed up to {ends}",
     )
+
+    def recounts_left() -> int | None:
+        try:
+            found, done = topic_offsets(p.settings, group, p.settings.subjects_topic_name)
+        except Exception:  # a broker just restarted: not answering yet
+            return None
+        return sum(max(0, end - done.get(part, 0)) for part, end in found.items())
+
+    poll(recounts_left, lambda n: n == 0, timeout, "every subject recounted")
     return time.monotonic() - started
 
 

@@ -83,6 +83,7 @@ def test_poison_records_become_dead_letters_and_the_stream_goes_on(pipeline: Pip
     assert by_position[(junk.partition, junk.offset)]["record"] == '{"not": "an event"}'
     assert p.get("/v1/audit/dead-letters", limit="0").status_code == 400
 
+    wait_caught_up(p)  # the event after the poison is counted
     figures = p.get("/v1/reports/daily", jurisdiction="341825", date="2020-03-05").json()["figures"]
     assert figures["screened"]["new"] == 1  # the event after the poison, not the stray one
 

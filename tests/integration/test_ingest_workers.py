@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from tests.integration.faults import villages_of
-from tests.integration.harness import Pipeline, poll, read_topic
+from tests.integration.harness import Pipeline, poll, read_topic, wait_caught_up
 
 COUNTY = "340828"  # 岳西县: no other test's
 DAY = "2020-02-11"
@@ -109,6 +109,7 @@ def test_two_ingest_workers_accept_count_once_and_stop_on_sigterm(pipeline: Pipe
             what="every event archived",
         )
         assert archived == (len(ids), len(ids))
+        wait_caught_up(pipeline)  # and counted (the counting agent)
         resp = pipeline.get("/v1/reports/daily", jurisdiction=COUNTY, date=DAY)
         assert resp.status_code == 200, resp.text
         assert resp.json()["figures"]["screened"]["new"] == len(ids)
