@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from services.common.figures import CASE_MILESTONES, CATEGORIES, CHECKPOINT_FIELDS, MODES, VENUE_TYPES
 
@@ -65,47 +66,95 @@ class Family:
 #: every other event (facts hold no retractions) that occurred in W
 _SUBMITS = f"((kind = 'report.zero' AND attr = %(day)s) OR (kind != 'report.zero' AND {IN_W}))"
 
-#: per group: first submission time, whether any submission is not a zero
-#: report, whether any is one. The submitting rows are a day's among a
-#: subtree's every day: PREWHERE selects them before the visibility
-#: subqueries look at them (a province's 零报告: ~40% less CPU on 18.16).
-REPORTING = Family(
-    "reporting",
-    (
-        "min(recorded_us) AS first_us",
-        "countIf(kind != 'report.zero') > 0 AS activity",
-        "countIf(kind = 'report.zero') > 0 AS zero_reported",
-    ),
-    f"""
+#: the level boundaries of the codes (village .. country), as scales: a code's
+#: ancestor-or-self at a level is intDiv(code, scale) * scale
+SCALES = (1, 10**3, 10**6, 10**8, 10**10, 10**12)
+
+
+def contradicted(scale: int) -> str:
+    """Whether a group of `scale` (10^(12 - digits)) holds a contradicted zero
+    report (contract section 5): a zero report for D from a jurisdiction Z while
+    another submitting event, not a zero report, is attributed to Z or one of
+    its descendants. (A second zero report in Z's subtree says the same thing,
+    and contradicts nothing.)
+
+    A code A lies in Z's subtree exactly when Z is A's ancestor-or-self at one of
+    the level boundaries: intDiv(A, s) * s = Z, s being Z's own scale. Inside a
+    group, Z is the group's own code (then any other submission in the group
+    contradicts it: two counts), a code at a level between the group's and the
+    village's (Z meets the ancestors at that level of the other submissions'
+    codes), or the code of the event itself (Z is one of those codes: the set of
+    the group's zero-report codes meets the set of its other codes). One pass,
+    two sets per group and one hashed intersection, never a range test per pair.
+    A village group is a single code: its zero reports and other events share it,
+    and the counts suffice (the sets would cost ~40% of the national 零报告 on
+    18.16). Note: 18.16's arrayIntersect miscounts an element repeated within
+    one array, so both of its arrays are sets."""
+    zero, other = "kind = 'report.zero'", "kind != 'report.zero'"
+    own = f"countIf({other}) > 0 AND countIf({zero}) > 0"
+    if scale == 1:
+        return own
+    code = "toUInt64(jurisdiction)"
+    at_group = f"(countIf({zero} AND modulo({code}, {scale}) = 0) > 0 AND countIf({other}) > 0)"
+    others = f"groupUniqArrayIf({code}, {other})"
+    between = [s for s in SCALES if 1 < s < scale]
+    if between:
+        ancestors = ", ".join(f"arrayMap(a -> intDiv(a, {s}) * {s}, other_codes)" for s in between)
+        others = f"arrayDistinct(arrayConcat({others} AS other_codes, {ancestors}))"
+    return f"(notEmpty(arrayIntersect(groupUniqArrayIf({code}, {zero}), {others})) OR {at_group})"
+
+
+def reporting(scale: int) -> Family:
+    """Per group: first submission time, whether any submission is not a zero
+    report, whether any is one, whether it holds a contradicted zero report
+    (see `contradicted`). The submitting rows are a day's among a subtree's
+    every day: PREWHERE selects them before the visibility subqueries look at
+    them (a province's 零报告: ~40% less CPU on 18.16)."""
+    return Family(
+        "reporting",
+        (
+            "min(recorded_us) AS first_us",
+            "countIf(kind != 'report.zero') > 0 AS activity",
+            "countIf(kind = 'report.zero') > 0 AS zero_reported",
+            f"{contradicted(scale)} AS zero_contradicted",
+        ),
+        f"""
 FROM facts
 PREWHERE {SUBTREE} AND {_SUBMITS}
 WHERE {VISIBLE}
 GROUP BY grp""",
-    group=GROUP,
-)
-REPORTING_SQL = REPORTING.sql()
+        group=GROUP,
+    )
 
-#: the daily report's checkpoint sums (one row per event and count name, after
-#: collapsing redelivered rows) and its reporting status (as REPORTING) in one
-#: pass: every checkpoint row in W submits for D. One scan and one set of
-#: visibility subqueries less than two families (~10 ms of a village's report
-#: on 18.16).
-SUBMISSIONS = Family(
-    "submissions",
-    (
-        *(f"sumIf(v, kind = 'checkpoint.tally' AND attr = {_q(f)})" for f in CHECKPOINT_FIELDS),
-        *REPORTING.values,
-    ),
-    f"""
+
+@cache
+def reporting_sql(scale: int) -> str:
+    """`reporting` as one query: (grp, first_us, activity, zero_reported, zero_contradicted)."""
+    return reporting(scale).sql()
+
+
+def submissions(scale: int) -> Family:
+    """The daily report's checkpoint sums (one row per event and count name, after
+    collapsing redelivered rows) and its reporting status (as `reporting`) in one
+    pass: every checkpoint row in W submits for D. One scan and one set of
+    visibility subqueries less than two families (~10 ms of a village's report
+    on 18.16)."""
+    return Family(
+        "submissions",
+        (
+            *(f"sumIf(v, kind = 'checkpoint.tally' AND attr = {_q(f)})" for f in CHECKPOINT_FIELDS),
+            *reporting(scale).values,
+        ),
+        f"""
 FROM (
-    SELECT {GROUP}, kind, event_id, recorded_us, attr, any(value) AS v
+    SELECT {GROUP}, kind, event_id, recorded_us, attr, jurisdiction, any(value) AS v
     FROM facts
     PREWHERE {SUBTREE} AND {_SUBMITS}
     WHERE {VISIBLE}
-    GROUP BY grp, kind, event_id, recorded_us, attr
+    GROUP BY grp, kind, event_id, recorded_us, attr, jurisdiction
 )
 GROUP BY grp""",
-)
+    )
 
 
 #: the kinds of the per-subject families (persons and venues)
@@ -237,29 +286,34 @@ GROUP BY grp, slot, k"""
         )
 
 
-def daily_sql(areas: int) -> str:
+@cache
+def daily_sql(areas: int, scale: int) -> str:
     """Every family of the daily report in one query (one round trip): rows of
     (family, grp, values); the per-subject figures come as `subjects` rows,
-    one per (group, slot, attribute) (see `Slots`)."""
-    families = (Slots(areas).family(), SUBMISSIONS)
+    one per (group, slot, attribute) (see `Slots`), for groups of `scale`
+    (see `contradicted`)."""
+    families = (Slots(areas).family(), submissions(scale))
     return "\nUNION ALL\n".join(f.tagged() for f in families)
 
 
-#: every unit of a level in the subtree that exists on %(day)s, with its status
-UNITS_SQL = f"""
+def units_sql(scale: int) -> str:
+    """Every unit of a level (of `scale`) in the subtree that exists on %(day)s,
+    with its status and whether it holds a contradicted zero report."""
+    return f"""
 SELECT code, name, grp, first_us,
     multiIf(first_us = 0, 'missing', first_us > %(deadline)s, 'late',
             activity = 1, 'reported', 'zero_reported') AS status,
-    activity = 1 AND zero_reported = 1 AS contradicted
+    zero_contradicted = 1 AS contradicted
 FROM (
     SELECT code, name, intDiv(toUInt64(code), %(scale)s) AS grp
     FROM divisions
     WHERE level = %(level)s AND code >= %(lo)s AND code <= %(hi)s
       AND valid_from <= toDate(%(day)s) AND valid_to > toDate(%(day)s)
 ) AS u
-ANY LEFT JOIN ({REPORTING_SQL}) AS s USING grp"""
+ANY LEFT JOIN ({reporting(scale).sql()}) AS s USING grp"""
 
-#: the unit statuses, numbered from 1 in ZERO_SQL's page
+
+#: the unit statuses, numbered from 1 in zero_sql's page
 STATUSES = ("reported", "zero_reported", "late", "missing")
 _MATCH = "status IN %(statuses)s"
 
@@ -272,19 +326,23 @@ def _page(values: str) -> str:
     )
 
 
-#: counts per status, contradicted zero reports, the units matching
-#: %(statuses)s, and one page of them ordered by code: one pass over the join.
-#: The page is three arrays of numbers (group, status, first submission), not
-#: tuples with names: sorting 620 k (code, name, ...) tuples took more than
-#: half of the national 零报告; the page's names are a look-up by code after.
-ZERO_SQL = f"""
+@cache
+def zero_sql(scale: int) -> str:
+    """Counts per status, units holding a contradicted zero report, the units
+    matching %(statuses)s, and one page of them ordered by code: one pass over
+    the join. The page is three arrays of numbers (group, status, first
+    submission), not tuples with names: sorting 620 k (code, name, ...) tuples
+    took more than half of the national 零报告; the page's names are a look-up
+    by code after."""
+    return f"""
 SELECT count(), countIf(status = 'reported'), countIf(status = 'zero_reported'),
     countIf(status = 'late'), countIf(status = 'missing'), countIf(contradicted),
     countIf({_MATCH}),
     arraySlice(arraySort(groupArrayIf(grp, {_MATCH})), %(offset)s + 1, %(limit)s),
     {_page(f"indexOf({_array(STATUSES)}, status)")},
     {_page("first_us")}
-FROM ({UNITS_SQL})"""
+FROM ({units_sql(scale)})"""
+
 
 #: the names of a page's units
 NAMES_SQL = "SELECT code, any(name) FROM divisions WHERE code IN %(codes)s GROUP BY code"
