@@ -51,8 +51,15 @@ def cutoff(raw: str | None) -> int:
         raise BadParameter("cutoff", str(exc)) from None
 
 
+#: how far a client's clock may run ahead of the server's (as for occurred_at,
+#: contract section 2)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def as_of(raw: str | None, now: datetime) -> datetime:
-    """As of T: never after now (what HQ will see then is not known yet)."""
+    """As of T: never after now, what HQ will see then is not known yet. A T
+    within CLOCK_SKEW after now (a client's "now" on a clock a little ahead) is
+    taken as now, and the answer's `as_of` says so; later is refused."""
     if raw is None:
         return now
     try:
@@ -61,11 +68,11 @@ def as_of(raw: str | None, now: datetime) -> datetime:
         raise BadParameter("as_of", str(exc)) from None
     if not EARLIEST <= when.date() <= LATEST:
         raise BadParameter("as_of", f"must be from {EARLIEST} to {LATEST}")
-    if when > now:
+    if when > now + CLOCK_SKEW:
         raise BadParameter(
             "as_of", f"{raw} is after the server's clock ({now.isoformat(timespec='seconds')}): not known yet"
         )
-    return when
+    return min(when, now)
 
 
 def grace_hours(raw: str | None, default: float) -> float:

@@ -59,8 +59,10 @@ def refusal(**raw: str | None) -> BadParameter:
 
 
 def test_the_future_is_refused_by_name() -> None:
-    assert refusal(as_of="2026-11-30T09:15:01+08:00").parameter == "as_of"
+    assert refusal(as_of="2026-11-30T09:20:01+08:00").parameter == "as_of"
     assert query(as_of="2026-11-30T09:15:00+08:00").as_of == NOW
+    # a client clock a little ahead: as of now, and the answer says now
+    assert query(as_of="2026-11-30T09:20:00+08:00").as_of == NOW
     assert refusal(date="2026-12-01").parameter == "date"
     assert query(date="2026-11-30").day.isoformat() == "2026-11-30"
     # with cutoff 09:00, tomorrow's window opened at 09:00 today; with 10:00 it has not
