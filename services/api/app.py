@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.api import openapi
 from services.api.config import ApiSettings
 from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
 from services.api.metrics import install_pipeline_collector
@@ -20,6 +22,19 @@ from services.common.access import install_access
 from services.common.http import error_response, install_error_handlers
 from services.common.metrics import install_metrics_route
 from services.common.request_context import RequestObserver
+
+
+async def _invalid_parameter(_: Request, exc: Exception) -> ORJSONResponse:
+    """What FastAPI itself refuses (a required parameter missing, `children` not a
+    boolean) is a bad parameter like any other, named (not FastAPI's 422)."""
+    assert isinstance(exc, RequestValidationError)
+    details = []
+    for err in exc.errors():
+        name = str(err["loc"][-1]) if err["loc"] else "request"
+        message = "is required" if err["type"] == "missing" else str(err["msg"])
+        details.append({"parameter": name, "message": message})
+    first = details[0] if details else {"parameter": "request", "message": "invalid"}
+    return error_response(400, "bad_parameter", f"{first['parameter']}: {first['message']}", details)
 
 
 async def _api_error(_: Request, exc: Exception) -> ORJSONResponse:
@@ -54,6 +69,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_access(app, settings)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_parameter)
     app.include_router(reports.router)
     app.include_router(zero.router)
     app.include_router(audit.router)
@@ -62,4 +78,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_metrics_route(app)
     install_pipeline_collector(settings)
     app.add_middleware(RequestObserver)
+    openapi.install(app)
     return app

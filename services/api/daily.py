@@ -67,15 +67,16 @@ class DailyQuery:
     ) -> tuple[dict[str, Figures], dict[str, Reporting]]:
         """Figures and reporting per group key (the code's first `digits` digits):
         the figures from the maintained counts (counts_sql.py), the reporting
-        status from the day's submitting fact rows (figures_sql.REPORTING)."""
+        status from the day's submitting fact rows (figures_sql.reporting)."""
         start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
         by_code = counts_sql.figures(self._store, self._model, self._codes(scope), start, end, as_of_us)
         out = {code[: scope.digits]: f for code, f in by_code.items()}
         lo, hi = codes.subtree_range(scope.code)
+        scale = 10 ** (12 - scope.digits)
         params: dict[str, Any] = {
             "lo": lo,
             "hi": hi,
-            "scale": 10 ** (12 - scope.digits),
+            "scale": scale,
             "start": start,
             "end": end,
             "as_of": as_of_us,
@@ -83,9 +84,10 @@ class DailyQuery:
         }
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)
-        for number, first_us, activity, zero_reported in self._store.query(sql.REPORTING_SQL, params):
+        rows = self._store.query(sql.reporting_sql(scale), params)
+        for number, first_us, activity, _zero_reported, contradicted in rows:
             grp = str(number).zfill(scope.digits) if scope.digits else ""
             on_time = "reported" if activity else "zero_reported"
             status = "late" if first_us > deadline_us else on_time
-            reporting[grp] = Reporting(status, from_micros(first_us), bool(activity and zero_reported))
+            reporting[grp] = Reporting(status, from_micros(first_us), bool(contradicted))
         return out, reporting

@@ -1,17 +1,17 @@
-"""The SQL behind the daily figures (contract section 4) and a unit's
-reporting status (section 5), counted inside ClickHouse from the fold's fact
-rows of one subtree (one key range), grouped by `grp`: the subtree itself
+"""The SQL behind the reporting status (contract section 5: a report's own
+status and the 零报告), counted inside ClickHouse from the fold's fact rows
+of one subtree (one key range), grouped by `grp`: the subtree itself
 (digits = its significant digits) or each of its children (digits = the
 children's), as the number intDiv(code, scale) with scale = 10^(12 - digits).
 Parameters: lo, hi, scale, start, end, as_of, and per query
-the names below. Every statement runs on ClickHouse 18.16 and current."""
+the names below. Every statement runs on ClickHouse 18.16 and current. The
+daily figures (section 4) are sums of the counts: counts_sql.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from services.common.figures import CASE_MILESTONES, CATEGORIES, CHECKPOINT_FIELDS, MODES, VENUE_TYPES
+from functools import cache
 
 #: fact rows that count as of %(as_of)s: recorded by then, not a superseded
 #: version of a resent event, not the target of a retraction recorded by then
@@ -34,7 +34,6 @@ SUBTREE = "jurisdiction >= %(lo)s AND jurisdiction <= %(hi)s"
 #: and join than strings): intDiv(code, 10^(12 - digits))
 GROUP = "intDiv(toUInt64(jurisdiction), %(scale)s) AS grp"
 IN_W = "occurred_us >= %(start)s AND occurred_us < %(end)s"
-BEFORE_END = "occurred_us < %(end)s"
 
 
 def _q(name: str) -> str:
@@ -55,211 +54,101 @@ class Family:
     def sql(self) -> str:
         return f"SELECT {self.group}, {', '.join(self.values)}\n{self.body}"
 
-    def tagged(self) -> str:
-        """The same as (family, grp, [values as UInt64]) rows, for UNION ALL."""
-        values = ", ".join(f"toUInt64({v})" for v in self.values)
-        return f"SELECT {_q(self.name)} AS family, {self.group}, [{values}] AS vals\n{self.body}"
 
 
 #: the rows that submit for date D (contract section 5): zero reports for D, and
 #: every other event (facts hold no retractions) that occurred in W
 _SUBMITS = f"((kind = 'report.zero' AND attr = %(day)s) OR (kind != 'report.zero' AND {IN_W}))"
 
-#: per group: first submission time, whether any submission is not a zero
-#: report, whether any is one. The submitting rows are a day's among a
-#: subtree's every day: PREWHERE selects them before the visibility
-#: subqueries look at them (a province's 零报告: ~40% less CPU on 18.16).
-REPORTING = Family(
-    "reporting",
-    (
-        "min(recorded_us) AS first_us",
-        "countIf(kind != 'report.zero') > 0 AS activity",
-        "countIf(kind = 'report.zero') > 0 AS zero_reported",
-    ),
-    f"""
+#: the level boundaries of the codes (village .. country), as scales: a code's
+#: ancestor-or-self at a level is intDiv(code, scale) * scale
+SCALES = (1, 10**3, 10**6, 10**8, 10**10, 10**12)
+
+
+def contradicted(scale: int) -> str:
+    """Whether a group of `scale` (10^(12 - digits)) holds a contradicted zero
+    report (contract section 5): a zero report for D from a jurisdiction Z while
+    another submitting event, not a zero report, is attributed to Z or one of
+    its descendants. (A second zero report in Z's subtree says the same thing,
+    and contradicts nothing.)
+
+    A code A lies in Z's subtree exactly when Z is A's ancestor-or-self at one of
+    the level boundaries: intDiv(A, s) * s = Z, s being Z's own scale. Inside a
+    group, Z is the group's own code (then any other submission in the group
+    contradicts it: two counts), a code at a level between the group's and the
+    village's (Z meets the ancestors at that level of the other submissions'
+    codes), or the code of the event itself (Z is one of those codes: the set of
+    the group's zero-report codes meets the set of its other codes). One pass,
+    two sets per group and one hashed intersection, never a range test per pair.
+    A village group is a single code: its zero reports and other events share it,
+    and the counts suffice (the sets would cost ~40% of the national 零报告 on
+    18.16). Note: 18.16's arrayIntersect miscounts an element repeated within
+    one array, so both of its arrays are sets."""
+    zero, other = "kind = 'report.zero'", "kind != 'report.zero'"
+    own = f"countIf({other}) > 0 AND countIf({zero}) > 0"
+    if scale == 1:
+        return own
+    code = "toUInt64(jurisdiction)"
+    at_group = f"(countIf({zero} AND modulo({code}, {scale}) = 0) > 0 AND countIf({other}) > 0)"
+    others = f"groupUniqArrayIf({code}, {other})"
+    between = [s for s in SCALES if 1 < s < scale]
+    if between:
+        ancestors = ", ".join(f"arrayMap(a -> intDiv(a, {s}) * {s}, other_codes)" for s in between)
+        others = f"arrayDistinct(arrayConcat({others} AS other_codes, {ancestors}))"
+    return f"(notEmpty(arrayIntersect(groupUniqArrayIf({code}, {zero}), {others})) OR {at_group})"
+
+
+def reporting(scale: int) -> Family:
+    """Per group: first submission time, whether any submission is not a zero
+    report, whether any is one, whether it holds a contradicted zero report
+    (see `contradicted`). The submitting rows are a day's among a subtree's
+    every day: PREWHERE selects them before the visibility subqueries look at
+    them (a province's 零报告: ~40% less CPU on 18.16)."""
+    return Family(
+        "reporting",
+        (
+            "min(recorded_us) AS first_us",
+            "countIf(kind != 'report.zero') > 0 AS activity",
+            "countIf(kind = 'report.zero') > 0 AS zero_reported",
+            f"{contradicted(scale)} AS zero_contradicted",
+        ),
+        f"""
 FROM facts
 PREWHERE {SUBTREE} AND {_SUBMITS}
 WHERE {VISIBLE}
 GROUP BY grp""",
-    group=GROUP,
-)
-REPORTING_SQL = REPORTING.sql()
-
-#: the daily report's checkpoint sums (one row per event and count name, after
-#: collapsing redelivered rows) and its reporting status (as REPORTING) in one
-#: pass: every checkpoint row in W submits for D. One scan and one set of
-#: visibility subqueries less than two families (~10 ms of a village's report
-#: on 18.16).
-SUBMISSIONS = Family(
-    "submissions",
-    (
-        *(f"sumIf(v, kind = 'checkpoint.tally' AND attr = {_q(f)})" for f in CHECKPOINT_FIELDS),
-        *REPORTING.values,
-    ),
-    f"""
-FROM (
-    SELECT {GROUP}, kind, event_id, recorded_us, attr, any(value) AS v
-    FROM facts
-    PREWHERE {SUBTREE} AND {_SUBMITS}
-    WHERE {VISIBLE}
-    GROUP BY grp, kind, event_id, recorded_us, attr
-)
-GROUP BY grp""",
-)
+        group=GROUP,
+    )
 
 
-#: the kinds of the per-subject families (persons and venues)
-_SUBJECT_KINDS = (
-    "'screening.registered', 'symptom.reported', 'isolation.started', 'isolation.ended', "
-    "'case.classified', 'venue.closed', 'venue.reopened'"
-)
+@cache
+def reporting_sql(scale: int) -> str:
+    """`reporting` as one query: (grp, first_us, activity, zero_reported, zero_contradicted)."""
+    return reporting(scale).sql()
 
 
 def _array(items: Sequence[str]) -> str:
     return "[" + ", ".join(_q(i) for i in items) + "]"
 
 
-@dataclass(frozen=True)
-class Slots:
-    """The per-subject figures as numbered slots. A fact row belongs to the
-    slots of its kind and attributes; the query keeps, per (group, subject,
-    slot), the earliest and latest `occurred_us` (and, for the three *latest*
-    slots, the latest row), then counts subjects per (group, slot):
-
-    - an *earliest* slot (screened, by category, by focus area, case
-      milestones): `new` = subjects whose earliest row is in W, `cumulative`
-      = subjects with a row before W's end (every row counted is);
-    - an *in W* slot (symptomatic, isolation started/ended, excluded, venues
-      new): subjects whose latest row before W's end is in W;
-    - a *latest* slot (isolation, case, venue): subjects per attribute of
-      their latest row, when that row is an isolation start (mode), a
-      classification (status) or a closure (venue type); `overdue` counts the
-      isolation starts whose start + planned days is before W's end.
-
-    Few expressions, whatever the number of figures: ClickHouse 18.16 spends
-    most of a small report analysing the query, and that time grows faster
-    than the number of expressions (a one-column-per-figure query took ~50 ms
-    to analyse; the slot query a few)."""
-
-    areas: int
-
-    @property
-    def earliest(self) -> tuple[str, ...]:
-        return (
-            "screened",
-            *(f"category:{c}" for c in CATEGORIES),
-            *(f"area:{i}" for i in range(self.areas)),
-            *(f"case:{s}" for s in CASE_MILESTONES),
-        )
-
-    in_window = (
-        "symptomatic",
-        *(f"started:{m}" for m in MODES),
-        "started",
-        "ended",
-        "excluded",
-        "venue.closed",
-        "venue.reopened",
-    )
-    latest = ("isolation", "case", "venue")
-    #: the attributes of a latest row that count (0 = none), by their 1-based index
-    latest_attrs = (*MODES, "suspected", *VENUE_TYPES)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (*self.earliest, *self.in_window, *self.latest)
-
-    def slot(self, name: str) -> int:
-        """A slot's number in the query: 1-based (0 = none)."""
-        return self.names.index(name) + 1
-
-    def expression(self) -> str:
-        """The slots of a fact row, an Array(UInt8): its kind's slots (a constant
-        looked up by kind), the slot of its (kind, attribute) if any (idem), and
-        the focus areas its origin lies in. Constant look-ups: 18.16's analysis
-        of a `multiIf` over per-kind arrays cost ~7 ms per query, twice."""
-        n = self.slot
-        base = {
-            "screening.registered": ["screened"],
-            "case.classified": ["case"],
-            "isolation.started": ["isolation", "started"],
-            "isolation.ended": ["isolation", "ended"],
-            "symptom.reported": ["symptomatic"],
-            "venue.closed": ["venue", "venue.closed"],
-            "venue.reopened": ["venue", "venue.reopened"],
-        }
-        extra = {
-            **{f"screening.registered/{c}": f"category:{c}" for c in CATEGORIES},
-            **{f"case.classified/{m}": f"case:{m}" for m in CASE_MILESTONES},
-            "case.classified/excluded": "excluded",
-            **{f"isolation.started/{m}": f"started:{m}" for m in MODES},
-        }
-
-        def numbers(names: Sequence[str]) -> str:
-            return "[" + ", ".join(str(n(x)) for x in names) + "]"
-
-        kinds = "[" + ", ".join(numbers(slots) for slots in base.values()) + "]"
-        extras = numbers(list(extra.values()))
-        parts = [
-            f"arrayElement({extras}, indexOf({_array(list(extra))}, concat(kind, '/', attr)))",
-            *(f"if(origin LIKE %(area{i})s, {n(f'area:{i}')}, 0)" for i in range(self.areas)),
-        ]
-        by_kind = f"arrayElement({kinds}, indexOf({_array(list(base))}, kind))"
-        return f"arrayFilter(x -> x > 0, arrayConcat({by_kind}, [{', '.join(parts)}]))"
-
-    def body(self) -> str:
-        """FROM ... rows of (grp, [slot, attr index, subjects, new, in W, overdue])."""
-        first_latest = self.slot(self.latest[0])
-        return f"""
-FROM (
-    SELECT {GROUP}, subject, arrayJoin({self.expression()}) AS slot,
-        min(occurred_us) AS f, max(occurred_us) AS l,
-        maxIf((occurred_us, recorded_us, event_id, kind, attr, value), slot >= {first_latest}) AS z
-    FROM facts
-    WHERE kind IN ({_SUBJECT_KINDS}) AND {SUBTREE} AND {BEFORE_END} AND {VISIBLE}
-    GROUP BY grp, subject, slot
-)
-GROUP BY grp, slot, k"""
-
-    def family(self) -> Family:
-        return Family(
-            "subjects",
-            (
-                "slot",
-                f"if(z.4 IN ('isolation.started', 'case.classified', 'venue.closed'), "
-                f"indexOf({_array(self.latest_attrs)}, z.5), 0) AS k",
-                "count()",
-                "countIf(f >= %(start)s)",
-                "countIf(l >= %(start)s)",
-                "countIf(z.4 = 'isolation.started' AND z.1 + z.6 * 86400000000 < %(end)s)",
-            ),
-            self.body(),
-        )
-
-
-def daily_sql(areas: int) -> str:
-    """Every family of the daily report in one query (one round trip): rows of
-    (family, grp, values); the per-subject figures come as `subjects` rows,
-    one per (group, slot, attribute) (see `Slots`)."""
-    families = (Slots(areas).family(), SUBMISSIONS)
-    return "\nUNION ALL\n".join(f.tagged() for f in families)
-
-
-#: every unit of a level in the subtree that exists on %(day)s, with its status
-UNITS_SQL = f"""
+def units_sql(scale: int) -> str:
+    """Every unit of a level (of `scale`) in the subtree that exists on %(day)s,
+    with its status and whether it holds a contradicted zero report."""
+    return f"""
 SELECT code, name, grp, first_us,
     multiIf(first_us = 0, 'missing', first_us > %(deadline)s, 'late',
             activity = 1, 'reported', 'zero_reported') AS status,
-    activity = 1 AND zero_reported = 1 AS contradicted
+    zero_contradicted = 1 AS contradicted
 FROM (
     SELECT code, name, intDiv(toUInt64(code), %(scale)s) AS grp
     FROM divisions
     WHERE level = %(level)s AND code >= %(lo)s AND code <= %(hi)s
       AND valid_from <= toDate(%(day)s) AND valid_to > toDate(%(day)s)
 ) AS u
-ANY LEFT JOIN ({REPORTING_SQL}) AS s USING grp"""
+ANY LEFT JOIN ({reporting(scale).sql()}) AS s USING grp"""
 
-#: the unit statuses, numbered from 1 in ZERO_SQL's page
+
+#: the unit statuses, numbered from 1 in zero_sql's page
 STATUSES = ("reported", "zero_reported", "late", "missing")
 _MATCH = "status IN %(statuses)s"
 
@@ -272,23 +161,23 @@ def _page(values: str) -> str:
     )
 
 
-#: counts per status, contradicted zero reports, the units matching
-#: %(statuses)s, and one page of them ordered by code: one pass over the join.
-#: The page is three arrays of numbers (group, status, first submission), not
-#: tuples with names: sorting 620 k (code, name, ...) tuples took more than
-#: half of the national 零报告; the page's names are a look-up by code after.
-ZERO_SQL = f"""
+@cache
+def zero_sql(scale: int) -> str:
+    """Counts per status, units holding a contradicted zero report, the units
+    matching %(statuses)s, and one page of them ordered by code: one pass over
+    the join. The page is three arrays of numbers (group, status, first
+    submission), not tuples with names: sorting 620 k (code, name, ...) tuples
+    took more than half of the national 零报告; the page's names are a look-up
+    by code after."""
+    return f"""
 SELECT count(), countIf(status = 'reported'), countIf(status = 'zero_reported'),
     countIf(status = 'late'), countIf(status = 'missing'), countIf(contradicted),
     countIf({_MATCH}),
     arraySlice(arraySort(groupArrayIf(grp, {_MATCH})), %(offset)s + 1, %(limit)s),
     {_page(f"indexOf({_array(STATUSES)}, status)")},
     {_page("first_us")}
-FROM ({UNITS_SQL})"""
+FROM ({units_sql(scale)})"""
+
 
 #: the names of a page's units
 NAMES_SQL = "SELECT code, any(name) FROM divisions WHERE code IN %(codes)s GROUP BY code"
-
-
-def area_params(areas: Sequence[str]) -> dict[str, str]:
-    return {f"area{i}": f"{a}%" for i, a in enumerate(areas)}

@@ -153,10 +153,16 @@ def compare_with_served(
     figures, reporting = query.run(Scope.whole(code), window, as_of, day.isoformat(), deadline)
     key = codes.significant(code)
     served = figures.get(key, DailyQuery.empty(focus_areas))
-    served_status = reporting[key].status if key in reporting else "missing"
+    served_reporting = reporting.get(key)
+    served_status = served_reporting.status if served_reporting else "missing"
+    served_wrong = served_reporting.zero_report_contradicted if served_reporting else False
     diffs = differences(served, replayed)
     if served_status != status.status:
         diffs.append(Difference("reporting.status", served_status, status.status))
+    if served_wrong != status.zero_report_contradicted:
+        diffs.append(
+            Difference("reporting.zero_report_contradicted", served_wrong, status.zero_report_contradicted)
+        )
     return served, served_status, diffs
 
 

@@ -2,7 +2,10 @@
 archive ordered by subject and go to the reference implementation a chunk of
 whole subjects at a time. Every person, venue and checkpoint figure is a sum
 over subjects, so the chunks' figures add up; the reporting status keeps the
-earliest submission and two flags. What crosses subjects is read first and is
+earliest submission, whether any submission is not a zero report, and the
+jurisdictions of the zero reports and of the other submissions (a zero report
+and the event that contradicts it may lie in different chunks; there are at
+most as many as the registry's codes under J). What crosses subjects is read first and is
 small: which versions of a resent event are superseded (decided from the
 archive's versions alone) and the retractions of J's events."""
 
@@ -76,8 +79,9 @@ class ChunkPart:
 
     figures: Figures
     first: datetime | None
-    activity: bool
-    zero: bool
+    #: the jurisdictions of the chunk's zero reports for D, and of its other submissions
+    zeros: frozenset[str]
+    others: frozenset[str]
 
 
 def chunk_part(task: ChunkTask) -> ChunkPart:
@@ -88,8 +92,8 @@ def chunk_part(task: ChunkTask) -> ChunkPart:
     return ChunkPart(
         figures,
         min((s.recorded_at for s in subs), default=None),
-        any(s.event.type != "report.zero" for s in subs),
-        any(s.event.type == "report.zero" for s in subs),
+        frozenset(s.event.jurisdiction for s in subs if s.event.type == "report.zero"),
+        frozenset(s.event.jurisdiction for s in subs if s.event.type != "report.zero"),
     )
 
 
@@ -156,15 +160,17 @@ def recompute(
     )
     figures = empty_figures(focus_areas)
     first: datetime | None = None
-    activity = zero = False
+    zeros: set[str] = set()
+    others: set[str] = set()
     for part in (pool or ReplayPool(0)).map_unordered(chunk_part, tasks):
         figures = _add(figures, part.figures)
         if part.first is not None and (first is None or part.first < first):
             first = part.first
-        activity |= part.activity
-        zero |= part.zero
+        zeros |= part.zeros
+        others |= part.others
     if first is None:
         return figures, reference.Reporting("missing", None, False)
+    wrong = bool(reference.contradicted(zeros, others))
     if first > deadline:
-        return figures, reference.Reporting("late", first, activity and zero)
-    return figures, reference.Reporting("reported" if activity else "zero_reported", first, activity and zero)
+        return figures, reference.Reporting("late", first, wrong)
+    return figures, reference.Reporting("reported" if others else "zero_reported", first, wrong)

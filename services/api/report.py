@@ -1,4 +1,5 @@
-"""Assembling the daily report (contract section 6) from its parts."""
+"""Assembling the daily report (contract section 6) from its parts, and the
+header every report starts with."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from schemas import codes
-from services.api import queries
+from services.api import models, queries
 from services.api.daily import MISSING, DailyQuery, Reporting, Scope
 from services.api.params import ReportQuery
+from services.api.queries import Division
 from services.api.state import ApiState
 from services.common.figures import Figures, flatten
 from services.common.windows import format_cutoff
@@ -27,16 +29,32 @@ def iso(ts: datetime) -> str:
     return ts.isoformat(timespec="seconds") if ts.microsecond == 0 else ts.isoformat()
 
 
-def _reporting(r: Reporting, deadline: datetime, zone: Any) -> dict[str, Any]:
+def jurisdiction(division: Division) -> models.Jurisdiction:
+    return models.Jurisdiction(code=division.code, name=division.name, level=division.level)
+
+
+def header(division: Division, req: ReportQuery, zone: Any) -> dict[str, Any]:
+    """The fields of `models.ReportHeader` for a report on `division`."""
+    window = req.window
     return {
-        "status": r.status,
-        "submitted_at": iso(r.submitted_at.astimezone(zone)) if r.submitted_at else None,
-        "deadline": iso(deadline),
-        "zero_report_contradicted": r.zero_report_contradicted,
+        "jurisdiction": jurisdiction(division),
+        "date": req.day.isoformat(),
+        "cutoff": format_cutoff(req.cutoff_hour),
+        "as_of": iso(req.as_of.astimezone(zone)),
+        "window": models.Window(start=iso(window.start), end=iso(window.end)),
     }
 
 
-def build_daily(state: ApiState, req: ReportQuery, children: bool) -> dict[str, Any]:
+def _reporting(r: Reporting, deadline: datetime, zone: Any) -> models.Reporting:
+    return models.Reporting(
+        status=r.status,
+        submitted_at=iso(r.submitted_at.astimezone(zone)) if r.submitted_at else None,
+        deadline=iso(deadline),
+        zero_report_contradicted=r.zero_report_contradicted,
+    )
+
+
+def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.DailyReport:
     zone = state.settings.zone
     division = queries.division(state.store, req.code)
     window, deadline = req.window, req.deadline
@@ -51,30 +69,26 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> dict[str, 
     figures, reporting = query.run(whole, window, req.as_of, day, deadline)
     key = codes.significant(req.code)
     empty = DailyQuery.empty(state.settings.focus_area_list)
-    body: dict[str, Any] = {
-        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
-        "date": day,
-        "cutoff": format_cutoff(req.cutoff_hour),
-        "as_of": iso(req.as_of.astimezone(zone)),
-        "window": {"start": iso(window.start), "end": iso(window.end)},
-        "figures": figures.get(key, empty),
+    own = {
+        **header(division, req, zone),
+        "figures": models.Figures.model_validate(figures.get(key, empty)),
         "reporting": _reporting(reporting.get(key, MISSING), deadline, zone),
     }
-    if children:
-        rows: list[dict[str, Any]] = []
-        if per_child is not None:
-            child_figures, child_reporting = per_child.result()
-            for kid in kids:
-                k = kid.code[:digits]
-                rows.append(
-                    {
-                        "jurisdiction": {"code": kid.code, "name": kid.name, "level": kid.level},
-                        "figures": child_figures.get(k, empty),
-                        "reporting": _reporting(child_reporting.get(k, MISSING), deadline, zone),
-                    }
+    if not children:
+        return models.DailyReport(**own)
+    rows: list[models.DailyRow] = []
+    if per_child is not None:
+        child_figures, child_reporting = per_child.result()
+        for kid in kids:
+            k = kid.code[:digits]
+            rows.append(
+                models.DailyRow(
+                    jurisdiction=jurisdiction(kid),
+                    figures=models.Figures.model_validate(child_figures.get(k, empty)),
+                    reporting=_reporting(child_reporting.get(k, MISSING), deadline, zone),
                 )
-        body["children"] = rows
-    return body
+            )
+    return models.DailyReportWithChildren(**own, children=rows)
 
 
 def _flat(figures: Figures) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -22,16 +22,26 @@ STATUS_TEXT = {
 }
 
 
+def as_of_text(report: dict[str, Any]) -> str:
+    """What 截至 says: the end of the window (截至2020年1月28日24时), or, while
+    the window is still open as of `as_of`, the `as_of` time in the reporting
+    zone to the minute (截至11月30日9时15分): the figures go no further."""
+    as_of = datetime.fromisoformat(report["as_of"])
+    if as_of < datetime.fromisoformat(report["window"]["end"]):
+        minutes = f"{as_of.minute}分" if as_of.minute else ""
+        return f"{as_of.month}月{as_of.day}日{as_of.hour}时{minutes}"
+    day = date.fromisoformat(report["date"])
+    return f"{day.year}年{day.month}月{day.day}日{int(report['cutoff'][:2])}时"
+
+
 def render(report: dict[str, Any], area_names: dict[str, str]) -> str:
     f = report["figures"]
-    day = date.fromisoformat(report["date"])
-    hour = int(report["cutoff"][:2])
     name = report["jurisdiction"]["name"]
     s, iso, cases, venues, cp = f["screened"], f["isolation"], f["cases"], f["venues"], f["checkpoints"]
     origins = "，".join(f"{_short(area_names.get(a, a))}{v['new']}人" for a, v in s["by_origin"].items())
     cur = iso["current"]
     lines = [
-        f"截至{day.year}年{day.month}月{day.day}日{hour}时，{name}累计排查登记{s['cumulative']}人，"
+        f"截至{as_of_text(report)}，{name}累计排查登记{s['cumulative']}人，"
         f"其中当日新增{s['new']}人" + (f"（{origins}）" if origins else "") + "；",
         f"现有居家隔离{cur['home']}人、集中隔离{cur['centralized']}人、医学观察{cur['medical']}人，"
         f"当日新增隔离{iso['started']['total']}人，解除{iso['ended']['total']}人，"

@@ -47,11 +47,12 @@ def zero_report(
     offset: int,
 ) -> ZeroSummary:
     lo, hi = codes.subtree_range(code)
+    scale = 10 ** (12 - codes.DIGITS[level])
     params: dict[str, Any] = {
         "lo": lo,
         "hi": hi,
         "level": level,
-        "scale": 10 ** (12 - codes.DIGITS[level]),
+        "scale": scale,
         "day": day.isoformat(),
         "start": to_micros(window.start),
         "end": to_micros(window.end),
@@ -61,7 +62,7 @@ def zero_report(
         "limit": limit,
         "offset": offset,
     }
-    row = store.query(sql.ZERO_SQL, params)[0]
+    row = store.query(sql.zero_sql(scale), params)[0]
     expected, reported, zero, late, missing, contradicted, total, groups, statuses_, firsts = row
     digits = codes.DIGITS[level]
     page = [str(g).zfill(digits).ljust(12, "0") for g in groups]

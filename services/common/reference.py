@@ -324,6 +324,21 @@ def submission_events(
     return out
 
 
+def contradicted(zero_reports: Iterable[str], others: Iterable[str]) -> set[str]:
+    """The jurisdictions of the contradicted zero reports among `zero_reports`,
+    given the jurisdictions of the other (not `report.zero`) submitting events:
+    "a `report.zero` for D from a jurisdiction Z ... while another submitting
+    event for D is attributed to Z or one of Z's descendants (that zero report
+    was wrong; a village's zero report is not contradicted by its sibling
+    village's events, so neither is their town)". Another zero report in Z's
+    subtree contradicts nothing: it says the same.
+
+    An event attributed to A lies in Z's subtree exactly when Z is A or one of
+    A's ancestors."""
+    covered = {z for a in set(others) for z in codes.ancestors(a)}
+    return {z for z in zero_reports if z in covered}
+
+
 def reporting_status(
     records: Iterable[EventRecord],
     unit: str,
@@ -338,13 +353,15 @@ def reporting_status(
     `zero_reported`: submitted by the deadline, and all of its events are `report.zero`;
     `missing`: not submitted.
     "Its submission time is the earliest `recorded_at` among those events."
-    `zero_report_contradicted`: "a `report.zero` for D and other events in W"."""
+    `zero_report_contradicted`: the unit holds a contradicted zero report: one
+    from a jurisdiction Z in its subtree with another submitting event attributed
+    to Z or below (see `contradicted`)."""
     submitted = submission_events(records, unit, day, window, as_of)
     if not submitted:
         return Reporting(status="missing", submitted_at=None, zero_report_contradicted=False)
     submitted_at = min(r.recorded_at for r in submitted)
-    zeros = [r for r in submitted if isinstance(r.event, ZeroReport)]
-    others = [r for r in submitted if not isinstance(r.event, ZeroReport)]
+    zeros = [r.event.jurisdiction for r in submitted if isinstance(r.event, ZeroReport)]
+    others = [r.event.jurisdiction for r in submitted if not isinstance(r.event, ZeroReport)]
     if submitted_at > deadline:
         status = "late"
     elif others:
@@ -354,5 +371,5 @@ def reporting_status(
     return Reporting(
         status=status,
         submitted_at=submitted_at,
-        zero_report_contradicted=bool(zeros) and bool(others),
+        zero_report_contradicted=bool(contradicted(zeros, others)),
     )

@@ -60,6 +60,7 @@ class ErrorInfo(BaseModel):
         "the request's events), `line` (NDJSON: the 1-based line of the body), `event_id`, "
         "`field`, `message`"
     )
+    request_id: str | None = Field(None, description="the answer's X-Request-ID: quote it when reporting")
 
 
 class ErrorBody(BaseModel):

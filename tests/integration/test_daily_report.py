@@ -183,3 +183,68 @@ def test_bad_query_input_names_the_parameter(pipeline: Pipeline) -> None:
         resp = pipeline.get("/v1/reports/daily", **query)
         assert resp.status_code == status, (query, resp.text)
         assert resp.json()["error"]["details"][0]["parameter"] == parameter, query
+
+
+REPORTS = ("/v1/reports/daily", "/v1/reports/zero", "/v1/audit/replay")
+
+
+def refused(p: Pipeline, path: str, parameter: str, **query: Any) -> str:
+    """Asserts a 400 bad_parameter naming `parameter`; returns its message."""
+    resp = p.get(path, **query)
+    assert resp.status_code == 400, (path, query, resp.text)
+    error = resp.json()["error"]
+    assert error["code"] == "bad_parameter", (path, query, error)
+    assert error["details"][0]["parameter"] == parameter, (path, query, error)
+    message: str = error["details"][0]["message"]
+    return message
+
+
+def test_every_report_names_its_bad_parameters(pipeline: Pipeline) -> None:
+    p, code = pipeline, "341823"
+    tomorrow = (datetime.now(ZONE) + timedelta(days=1)).date().isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    for path in REPORTS:
+        refused(p, path, "jurisdiction")  # missing: the same code as any bad parameter
+        refused(p, path, "jurisdiction", date="2020-01-28")
+        refused(p, path, "as_of", jurisdiction=code, date="2020-01-28", as_of=future)
+        refused(p, path, "date", jurisdiction=code, date=tomorrow)
+        assert "not available yet" in refused(p, path, "format", jurisdiction=code, format="xlsx")
+        message = refused(p, path, "grace_hours", jurisdiction=code, date="2020-01-28", grace_hours="-1")
+        assert "non-negative" in message and "168" in message, message
+    refused(p, "/v1/reports/zero", "format", jurisdiction=code, date="2020-01-28", format="text")
+    # with cutoff 00:00, tomorrow's window began at today's midnight: it is live
+    resp = p.get("/v1/reports/daily", jurisdiction=code, date=tomorrow, cutoff="00:00")
+    assert resp.status_code == 200, resp.text
+
+
+def test_the_text_report_of_an_open_window_says_as_of_when(pipeline: Pipeline) -> None:
+    p, code, day = pipeline, "341823", "2020-01-28"
+
+    def text(**query: str) -> str:
+        resp = p.get("/v1/reports/daily", jurisdiction=code, date=day, format="text", **query)
+        assert resp.status_code == 200, resp.text
+        return resp.text
+
+    assert text(as_of="2020-01-28T09:15:00+08:00").startswith("截至1月28日9时15分，")
+    assert text(as_of="2020-01-28T01:00:00Z").startswith("截至1月28日9时，")  # in the reporting zone
+    assert text(as_of="2020-01-29T09:15:00+08:00").startswith("截至2020年1月28日24时，")
+    live = p.get("/v1/reports/daily", jurisdiction=code, format="text").text  # today, as of now
+    assert "24时" not in live.split("，")[0], live
+
+
+def test_the_zero_report_as_csv(pipeline: Pipeline) -> None:
+    p = pipeline
+    query = {"jurisdiction": "341823", "date": "2020-01-28", "status": "missing,reported", "limit": "5"}
+    body = p.get("/v1/reports/zero", **query).json()
+    resp = p.get("/v1/reports/zero", format="csv", **query)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv"), resp.text
+    summary_block, units_block = resp.text.split("\n\n")
+    summary = next(csv.DictReader(io.StringIO(summary_block)))
+    assert summary["jurisdiction"] == body["jurisdiction"]["code"] == "341823000000"
+    assert int(summary["expected"]) == body["expected"] > 0
+    assert {k: int(summary[k]) for k in body["counts"]} == body["counts"]
+    assert int(summary["zero_report_contradicted"]) == body["zero_report_contradicted"]
+    assert summary["status"] == "missing,reported" and int(summary["total"]) == body["total"]
+    units = list(csv.DictReader(io.StringIO(units_block)))
+    assert [(u["code"], u["status"]) for u in units] == [(u["code"], u["status"]) for u in body["units"]]
+    assert len(units) == 5

@@ -110,6 +110,7 @@ def _rec(
 
 
 V1, V2 = "340826103001", "340826103002"
+V3 = "340826104001"  # in another town
 
 
 def _records() -> list[EventRecord]:
@@ -244,6 +245,19 @@ def _records() -> list[EventRecord]:
         _rec(
             "report.zero", "340826103200", "2020-01-28T20:00:00+08:00", 13, data={"report_date": "2020-01-28"}
         ),
+        # a town's zero report, contradicted by its village's event (unlike 103200's,
+        # which its sibling villages' events do not contradict)
+        _rec(
+            "report.zero", "340826104000", "2020-01-28T20:00:00+08:00", 13, data={"report_date": "2020-01-28"}
+        ),
+        _rec(
+            "symptom.reported",
+            V3,
+            "2020-01-28T21:00:00+08:00",
+            14,
+            person={"id": "p9"},
+            data={"symptoms": ["fever"]},
+        ),
     ]
     return out
 
@@ -291,6 +305,8 @@ def _load(engine: Chdb | Server, records: list[EventRecord]) -> None:
             ("340826103000", "许岭镇", "town", "340826000000"),
             ("340826103001", "许岭社区居委会", "village", "340826103000"),
             ("340826103002", "宏兴社区居委会", "village", "340826103000"),
+            ("340826104000", "下仓镇", "town", "340826000000"),
+            (V3, "下仓埠社区居委会", "village", "340826104000"),
         ],
     )
 
@@ -320,7 +336,7 @@ def _figures(engine: Chdb | Server) -> list[Any]:
     for code, day, cutoff, hour in CASES:
         window = report_window(day, cutoff, ZONE)
         as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
-        for digits in (len(code.rstrip("0")) if code != "340826103000" else 9, 12):
+        for digits in sorted({len(codes.significant(code)), 9, 12}):
             figures, reporting = query.run(
                 Scope(code, digits), window, as_of, day.isoformat(), window.end + timedelta(hours=2)
             )
@@ -338,14 +354,38 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
     old, new = _figures(server), _figures(current)
     assert old == new
     # and both are the reference implementation's figures
-    for code, day, cutoff, hour, digits, figures, _reporting in old:
-        if digits != len(codes.significant(code)):
-            continue
+    for code, day, cutoff, hour, digits, figures, reporting in old:
         window = report_window(day, cutoff, ZONE)
         as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
+        # every group's reporting status (and contradicted zero report) is the reference's
+        # (a group of `digits` whose code is above that level holds that code's own rows only)
+        for key, got_status in reporting.items():
+            unit = key.ljust(12, "0")
+            if len(codes.significant(unit)) != digits:
+                continue
+            deadline = window.end + timedelta(hours=2)
+            ref = reference.reporting_status(records, unit, day, window, deadline, as_of)
+            assert (got_status.status, got_status.submitted_at, got_status.zero_report_contradicted) == (
+                ref.status,
+                ref.submitted_at,
+                ref.zero_report_contradicted,
+            ), (unit, day, cutoff, hour)
+        if digits != len(codes.significant(code)):
+            continue
         want = reference.daily_figures(records, code, window, as_of)
         got = figures.get(codes.significant(code), empty_figures())
         assert got == want, (code, day, cutoff, hour)
+    flags = {
+        (code, digits, key): r.zero_report_contradicted
+        for code, day, cutoff, hour, digits, _f, reps in old
+        for key, r in reps.items()
+        if (day, cutoff, hour) == (date(2020, 1, 28), 24, 23)
+    }
+    # the town's own zero report, contradicted by its village: the town and the county;
+    # 103200's, not contradicted by its siblings: neither it nor its town
+    assert flags[("340826000000", 9, "340826104")] and flags[("340826000000", 6, "340826")]
+    assert not flags[("340826000000", 9, "340826103")]
+    assert not flags[("340826103000", 12, "340826103200")]
     # 零报告: the same counts and pages on both engines
     window = report_window(date(2020, 1, 28), 24, ZONE)
     for statuses in (("missing", "late"), ("reported", "zero_reported", "late", "missing")):
@@ -381,6 +421,23 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
     assert server.execute(SNAPSHOTS_SQL.replace("IN wanted", "IN ('p:p1')")) == [
         ("p:p1", 3, ["a", "b"], [1, 2], [0, 5])
     ]
+    towns = [
+        zero_report(
+            _Runner(engine),
+            "340826000000",
+            "town",
+            date(2020, 1, 28),
+            window,
+            window.end + timedelta(hours=2),
+            datetime(2020, 1, 29, tzinfo=UTC),
+            ("reported", "zero_reported", "late", "missing"),
+            10,
+            0,
+        )
+        for engine in (server, current)
+    ]
+    assert towns[0] == towns[1]
+    assert towns[0].expected == 2 and towns[0].zero_report_contradicted == 1
     nonzero = [f for *_, d, figs, _ in old for f in figs.values() if f["checkpoints"]["people_checked"]]
     assert nonzero, "the cases exercise the figures"
     for engine in (server, current):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schemas.records import EventRecord
-from tests.integration.harness import Pipeline, produce, wait_caught_up
+from tests.integration.harness import Pipeline, poll, produce, wait_caught_up
 
 TOWN = "341824100"  # 华阳镇, 绩溪县: 9 villages
 V = [f"341824100{n}" for n in ("001", "002", "003", "004", "005", "006", "201", "202", "203")]
@@ -219,3 +219,88 @@ def test_zero_reports_outside_the_window_are_rejected_at_ingest(pipeline: Pipeli
         assert resp.status_code == (202 if accepted else 422), (day, resp.text)
         if not accepted:
             assert resp.json()["error"]["details"][0]["field"] == "data.report_date"
+
+
+# -- contradicted zero reports: only by events in the zero report's own subtree ------------------------
+
+COUNTY = "341821"  # 郎溪县
+TOWN_A, A1, A2 = "341821001000", "341821001001", "341821001002"  # A1 zero-reports, A2 has an event
+TOWN_B, B1 = "341821002000", "341821002001"  # the town zero-reports, B1 has an event
+TOWN_C, C1 = "341821003000", "341821003001"  # C1 has an event (the replay's tampering below)
+
+
+@pytest.fixture(scope="module")
+def contradictions(pipeline: Pipeline) -> Pipeline:
+    on_time = DEADLINE - timedelta(hours=6)
+    produce(
+        pipeline.settings,
+        [
+            zero(A1, on_time),
+            screening(A2, on_time),
+            zero(TOWN_B, on_time),
+            screening(B1, on_time),
+            screening(C1, on_time),
+        ],
+    )
+    wait_caught_up(pipeline)
+    return pipeline
+
+
+def daily(p: Pipeline, code: str, **params: Any) -> dict[str, Any]:
+    resp = p.get("/v1/reports/daily", jurisdiction=code, date=DAY, **params)
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def test_a_sibling_villages_events_contradict_no_zero_report(contradictions: Pipeline) -> None:
+    p = contradictions
+    towns = zero_report(p, jurisdiction=COUNTY, date=DAY, unit_level="town")
+    assert towns["zero_report_contradicted"] == 1  # 郎川街道 (TOWN_B) only
+    villages = zero_report(p, jurisdiction=TOWN_A[:9], date=DAY)
+    assert villages["zero_report_contradicted"] == 0
+    assert daily(p, TOWN_A)["reporting"]["zero_report_contradicted"] is False
+    a1 = daily(p, A1)["reporting"]
+    assert (a1["status"], a1["zero_report_contradicted"]) == ("zero_reported", False)
+
+
+def test_a_towns_zero_report_is_contradicted_by_its_villages_events(contradictions: Pipeline) -> None:
+    p = contradictions
+    assert daily(p, TOWN_B)["reporting"]["zero_report_contradicted"] is True
+    # the town's zero report lies in no village's subtree
+    assert daily(p, B1)["reporting"]["zero_report_contradicted"] is False
+    county = daily(p, COUNTY, children="true")
+    assert county["reporting"]["zero_report_contradicted"] is True
+    flags = {
+        c["jurisdiction"]["code"]: c["reporting"]["zero_report_contradicted"] for c in county["children"]
+    }
+    assert (flags[TOWN_A], flags[TOWN_B], flags[TOWN_C]) == (False, True, False)
+    village_rows = daily(p, TOWN_A, children="true")["children"]
+    assert not any(c["reporting"]["zero_report_contradicted"] for c in village_rows)
+
+
+def test_the_replay_recomputes_the_flag_and_reports_a_difference(contradictions: Pipeline) -> None:
+    p = contradictions
+
+    def replay(code: str) -> dict[str, Any]:
+        resp = p.get("/v1/audit/replay", jurisdiction=code, date=DAY)
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    for code in (TOWN_A, TOWN_B, COUNTY):
+        assert replay(code)["differences"] == [], code
+    # a zero report forged into the store at C1, which has an event: the served
+    # town holds a contradicted zero report, the archive's replay does not
+    columns = "kind, jurisdiction, subject, occurred_us, recorded_us, event_id, attr, origin, value"
+    forged_us = int((DEADLINE - timedelta(hours=5)).timestamp() * 1_000_000)
+    p.insert(
+        f"INSERT INTO facts ({columns}) VALUES",
+        [("report.zero", C1, "", forged_us, forged_us, "forged-zero", DAY, "", 0)],
+    )
+    try:
+        diffs = replay(TOWN_C)["differences"]
+        assert {"figure": "reporting.zero_report_contradicted", "served": True, "replayed": False} in diffs
+    finally:
+        p.query("ALTER TABLE facts DELETE WHERE event_id = 'forged-zero'")
+    poll(lambda: replay(TOWN_C)["differences"], lambda d: d == [], what="store restored")

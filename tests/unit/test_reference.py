@@ -15,7 +15,13 @@ from zoneinfo import ZoneInfo
 
 from schemas.records import EventRecord
 from services.common.figures import empty_figures
-from services.common.reference import Reporting, daily_figures, reporting_status, visible_events
+from services.common.reference import (
+    Reporting,
+    contradicted,
+    daily_figures,
+    reporting_status,
+    visible_events,
+)
 from services.common.windows import deadline, report_window
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -645,3 +651,79 @@ def test_units_roll_up_descendants() -> None:
     assert status(records, unit=VB).status == "reported"
     assert status(records, unit=VA).status == "missing"
     assert status(records, unit=TOWN2).status == "missing"
+
+
+# -- zero_report_contradicted: a zero report's own subtree (section 5) ---------------------------------
+
+
+def test_a_sibling_villages_events_contradict_no_zero_report() -> None:
+    """VA zero-reports, VB has an event: no zero report was wrong, so neither
+    VA, VB nor their town is flagged."""
+    records = [
+        zero("2020-01-28", at(28, 20), jur=VA, recorded=at(28, 20)),
+        symptom("P1", at(28, 10), jur=VB, recorded=at(28, 10)),
+    ]
+    assert status(records, unit=VA) == Reporting("zero_reported", at(28, 20), False)
+    assert status(records, unit=VB) == Reporting("reported", at(28, 10), False)
+    assert status(records, unit=TOWN) == Reporting("reported", at(28, 10), False)
+    assert status(records, unit=COUNTY).zero_report_contradicted is False
+
+
+def test_a_unit_holding_a_contradicted_zero_report_is_flagged_up_the_tree() -> None:
+    records = [
+        zero("2020-01-28", at(28, 20), jur=VA, recorded=at(28, 20)),
+        symptom("P1", at(28, 10), jur=VA, recorded=at(28, 21)),
+    ]
+    for unit in (VA, TOWN, COUNTY):
+        assert status(records, unit=unit).zero_report_contradicted is True, unit
+    assert status(records, unit=VB).zero_report_contradicted is False
+    assert status(records, unit=TOWN2).zero_report_contradicted is False
+
+
+def test_a_towns_zero_report_is_contradicted_by_its_villages_events() -> None:
+    records = [
+        zero("2020-01-28", at(28, 20), jur=TOWN, recorded=at(28, 20)),
+        symptom("P1", at(28, 10), jur=VB, recorded=at(28, 10)),
+    ]
+    assert status(records, unit=TOWN).zero_report_contradicted is True
+    assert status(records, unit=COUNTY).zero_report_contradicted is True
+    # the town's zero report lies in no village's subtree
+    assert status(records, unit=VB) == Reporting("reported", at(28, 10), False)
+
+
+def test_a_village_event_does_not_contradict_a_sibling_towns_zero_report() -> None:
+    records = [
+        zero("2020-01-28", at(28, 20), jur=TOWN2, recorded=at(28, 20)),
+        symptom("P1", at(28, 10), jur=VA, recorded=at(28, 10)),
+    ]
+    assert status(records, unit=COUNTY).zero_report_contradicted is False
+
+
+def test_zero_reports_do_not_contradict_each_other() -> None:
+    records = [
+        zero("2020-01-28", at(28, 20), jur=TOWN, recorded=at(28, 20)),
+        zero("2020-01-28", at(28, 21), jur=VA, recorded=at(28, 21)),
+    ]
+    assert status(records, unit=TOWN) == Reporting("zero_reported", at(28, 20), False)
+
+
+def test_only_submitting_events_contradict() -> None:
+    """An event outside W, a zero report for another date and a retracted event
+    are not submissions for D: they contradict nothing."""
+    records = [
+        zero("2020-01-28", at(28, 9), jur=VA, recorded=at(28, 9)),
+        zero("2020-01-27", at(28, 9), jur=VB, recorded=at(28, 9)),
+        symptom("P1", at(27, 10), jur=VA, recorded=at(28, 10)),
+        reg("P2", at(28, 10), jur=VA, eid=7, recorded=at(28, 10)),
+        retract(7, at(28, 11), eid=8, recorded=at(28, 11)),
+    ]
+    assert status(records, unit=TOWN).zero_report_contradicted is False
+    # before the retraction, the registration was a submission and contradicted VA's zero report
+    assert status(records, unit=TOWN, as_of=at(28, 10, 30)).zero_report_contradicted is True
+
+
+def test_contradicted_names_the_wrong_zero_reports() -> None:
+    assert contradicted([VA, VB, TOWN2], [VA]) == {VA}
+    assert contradicted([TOWN, VB], [VA]) == {TOWN}
+    assert contradicted([COUNTY], ["340826104001"]) == {COUNTY}
+    assert contradicted([VA], []) == set()

@@ -12,52 +12,66 @@ from fastapi.responses import ORJSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from schemas import codes
-from services.api import params, queries
+from services.api import models, params, queries
 from services.api.dead_letters import dead_letters
-from services.api.errors import BadParameter
+from services.api.openapi import AUTHENTICATED, errors, ok
 from services.api.params import RawReportQuery
 from services.api.replay import Replay, archived_events, replay
-from services.api.report import iso
+from services.api.report import header
 from services.api.routes.documented import UINT, documented
 from services.api.routes.query import auditor_params
 from services.api.state import ApiState
 from services.common.access import Forbidden, require
 from services.common.clock import RecordClock
 from services.common.credentials import Credential
-from services.common.windows import format_cutoff
 
 router = APIRouter()
 _clock = RecordClock()
 
 
-def _run(state: ApiState, query: RawReportQuery) -> tuple[dict[str, Any], Replay, Any]:
+def _run(state: ApiState, query: RawReportQuery) -> tuple[models.ReplayHead, Replay, Any]:
     zone = state.settings.zone
     q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
-    code, day, hour, as_of, window = q.code, q.day, q.cutoff_hour, q.as_of, q.window
+    code, day, as_of, window = q.code, q.day, q.as_of, q.window
     division = queries.division(state.store, code)
     result = replay(
         state.store, state.settings.focus_area_list, code, day, window, as_of, q.deadline, state.replay_pool
     )
-    head = {
-        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
-        "date": day.isoformat(),
-        "cutoff": format_cutoff(hour),
-        "as_of": iso(as_of.astimezone(zone)),
-        "window": {"start": iso(window.start), "end": iso(window.end)},
-        "total_events": result.total_events,
-        "figures": result.replayed,
-        "served_figures": result.served,
-        "reporting": {"replayed": result.replayed_status.status, "served": result.served_status},
-        "differences": [
-            {"figure": d.figure, "served": d.served, "replayed": d.replayed} for d in result.differences
+    head = models.ReplayHead(
+        **header(division, q, zone),
+        total_events=result.total_events,
+        figures=models.Figures.model_validate(result.replayed),
+        served_figures=models.Figures.model_validate(result.served),
+        reporting=models.ReplayReporting(
+            replayed=result.replayed_status.status,
+            served=result.served_status,
+        ),
+        differences=[
+            models.Difference(figure=d.figure, served=d.served, replayed=d.replayed)
+            for d in result.differences
         ],
-        "duplicate_conflicts": result.duplicate_conflicts,
-        "retractions": result.retractions,
-    }
+        duplicate_conflicts=result.duplicate_conflicts,
+        retractions=result.retractions,
+    )
     return head, result, (code, window, as_of)
 
 
-@router.get("/v1/audit/replay", response_model=None)
+@router.get(
+    "/v1/audit/replay",
+    response_model=None,
+    responses={
+        **ok(
+            models.ReplayReport,
+            "the figures recomputed from the archived events, the served ones, their differences, "
+            "and one page of the events",
+            {
+                "application/x-ndjson": "format=ndjson: the summary (ReplayHead), "
+                "then one event (ArchivedEvent) a line"
+            },
+        ),
+        **errors(*AUTHENTICATED, 403, 404),
+    },
+)
 async def get_replay(
     request: Request,
     query: RawReportQuery = Depends(auditor_params),
@@ -69,22 +83,21 @@ async def get_replay(
     offset: str | None = Query(
         None, description="events to skip (default 0; json only)", json_schema_extra=documented(pattern=UINT)
     ),
-    format: str = Query(
-        "json",
-        description="json (a page of events) or ndjson (all events, streamed)",
+    format: str | None = Query(
+        None,
+        description="json (default: a page of events) or ndjson (all events, streamed)",
         json_schema_extra=documented(enum=["json", "ndjson"]),
     ),
 ) -> Response:
     state: ApiState = request.app.state.api
-    if format not in ("json", "ndjson"):
-        raise BadParameter("format", "must be json or ndjson")
+    format = params.output_format(format, ("json", "ndjson"))
     page = params.bounded_int(limit, "limit", 1000, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
     head, _result, (code, window, when) = await run_in_threadpool(_run, state, query)
     if format == "ndjson":
 
         def lines() -> Iterator[bytes]:
-            yield orjson.dumps(head) + b"\n"
+            yield orjson.dumps(head.model_dump(mode="json")) + b"\n"
             for event in archived_events(state.store, code, window, when):
                 yield orjson.dumps(event.as_dict()) + b"\n"
 
@@ -92,11 +105,23 @@ async def get_replay(
     events = await run_in_threadpool(
         lambda: list(archived_events(state.store, code, window, when, page, skip))
     )
-    head |= {"limit": page, "offset": skip, "events": [e.as_dict() for e in events]}
-    return ORJSONResponse(head)
+    report = models.ReplayReport(
+        **dict(head),
+        limit=page,
+        offset=skip,
+        events=[models.ArchivedEvent.model_validate(e.as_dict()) for e in events],
+    )
+    return ORJSONResponse(report.model_dump(mode="json", exclude_unset=True))
 
 
-@router.get("/v1/audit/dead-letters")
+@router.get(
+    "/v1/audit/dead-letters",
+    response_model=None,
+    responses={
+        **ok(models.DeadLetters, "one page of the records never folded, in (partition, offset) order"),
+        **errors(*AUTHENTICATED, 403),
+    },
+)
 async def get_dead_letters(
     request: Request,
     cred: Credential = Depends(require("auditor")),
@@ -108,7 +133,7 @@ async def get_dead_letters(
     offset: str | None = Query(
         None, description="dead letters to skip (default 0)", json_schema_extra=documented(pattern=UINT)
     ),
-) -> dict[str, Any]:
+) -> Response:
     """For auditors with a national scope: a dead letter may name no valid jurisdiction."""
     if cred.scope != codes.COUNTRY:
         raise Forbidden(
@@ -119,11 +144,12 @@ async def get_dead_letters(
     page = params.bounded_int(limit, "limit", 100, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
     total, items = await run_in_threadpool(dead_letters, state.store, page, skip)
-    return {
-        "source_topic": state.settings.events_topic,
-        "topic": state.settings.dead_letter_topic_name,
-        "total": total,
-        "limit": page,
-        "offset": skip,
-        "dead_letters": items,
-    }
+    answer = models.DeadLetters(
+        source_topic=state.settings.events_topic,
+        topic=state.settings.dead_letter_topic_name,
+        total=total,
+        limit=page,
+        offset=skip,
+        dead_letters=[models.DeadLetter.model_validate(item) for item in items],
+    )
+    return ORJSONResponse(answer.model_dump(mode="json"))

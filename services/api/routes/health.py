@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.api import models
 from services.api.errors import StoreUnavailable
+from services.api.openapi import errors, ok
 from services.api.state import ApiState
 from services.common.http import error_response
 
@@ -26,12 +28,16 @@ def _broker_reachable(bootstrap: str) -> bool:
     return False
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=None, responses=ok(models.Health, "the process answers"))
+async def healthz() -> ORJSONResponse:
+    return ORJSONResponse(models.Health(status="ok").model_dump())
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={**ok(models.Readiness, "broker and store reachable"), **errors(503)},
+)
 async def readyz(request: Request) -> ORJSONResponse:
     state: ApiState = request.app.state.api
     try:

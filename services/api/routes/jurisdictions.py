@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import ORJSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.api import params, queries
+from services.api import models, params, queries
+from services.api.openapi import AUTHENTICATED, errors, ok
+from services.api.report import jurisdiction
 from services.api.routes.documented import CODE, documented
 from services.api.state import ApiState
 from services.common.access import require
@@ -16,25 +17,33 @@ from services.common.credentials import Credential
 router = APIRouter()
 
 
-def describe(state: ApiState, raw: str) -> dict[str, Any]:
+def describe(state: ApiState, raw: str) -> models.JurisdictionDetail:
     code = params.jurisdiction(raw)
     division = queries.division(state.store, code)
     kids = queries.children(state.store, code)
-    return {
-        "code": division.code,
-        "name": division.name,
-        "level": division.level,
-        "parent": division.parent or None,
-        "children": [{"code": k.code, "name": k.name, "level": k.level} for k in kids],
-    }
+    return models.JurisdictionDetail(
+        code=division.code,
+        name=division.name,
+        level=division.level,
+        parent=division.parent or None,
+        children=[jurisdiction(k) for k in kids],
+    )
 
 
-@router.get("/v1/jurisdictions/{code}")
+@router.get(
+    "/v1/jurisdictions/{code}",
+    response_model=None,
+    responses={
+        **ok(models.JurisdictionDetail, "the jurisdiction, its parent and its children"),
+        **errors(*AUTHENTICATED, 404),
+    },
+)
 async def get_jurisdiction(
     request: Request,
     code: str = Path(description="division code", json_schema_extra=documented(pattern=CODE)),
     _cred: Credential = Depends(require("reporter", "viewer", "auditor")),
-) -> dict[str, Any]:
+) -> Response:
     """Any credential may read the registry (it holds no figures)."""
     state: ApiState = request.app.state.api
-    return await run_in_threadpool(describe, state, code)
+    answer = await run_in_threadpool(describe, state, code)
+    return ORJSONResponse(answer.model_dump(mode="json"))

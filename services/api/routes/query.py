@@ -32,7 +32,7 @@ def report_params(
     ),
     grace_hours: str | None = Query(
         None,
-        description="hours after the window before late (default 2)",
+        description="hours after the window before late, 0..168 (default 2)",
         json_schema_extra=documented(pattern=r"^[0-9]{1,3}(\\.[0-9]{1,6})?$"),
     ),
 ) -> RawReportQuery:

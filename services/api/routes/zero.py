@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.api import params, queries
+from services.api import models, params, queries
+from services.api.openapi import AUTHENTICATED, errors, ok
 from services.api.params import RawReportQuery
-from services.api.report import iso
+from services.api.report import header, iso
 from services.api.routes.documented import UINT, documented
 from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.zero import STATUSES, zero_report
 from services.common.clock import RecordClock
-from services.common.windows import format_cutoff
 
 router = APIRouter()
 _clock = RecordClock()
 
 
-def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None]) -> dict[str, Any]:
+def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None]) -> models.ZeroReport:
     zone = state.settings.zone
     q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
-    code, day, hour, as_of = q.code, q.day, q.cutoff_hour, q.as_of
+    code, day, as_of = q.code, q.day, q.as_of
     level = params.unit_level(raw["unit_level"], state.settings.reporting_level, code)
     wanted = params.statuses(raw["status"], STATUSES)
     limit = params.bounded_int(raw["limit"], "limit", 100, 1, 10_000)
@@ -34,36 +36,109 @@ def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None
     summary = zero_report(state.store, code, level, day, window, deadline, as_of, wanted, limit, offset)
     submitted = summary.counts["reported"] + summary.counts["zero_reported"]
     expected = summary.expected
-    return {
-        "jurisdiction": {"code": division.code, "name": division.name, "level": division.level},
-        "date": day.isoformat(),
-        "cutoff": format_cutoff(hour),
-        "as_of": iso(as_of.astimezone(zone)),
-        "window": {"start": iso(window.start), "end": iso(window.end)},
-        "deadline": iso(deadline),
-        "unit_level": level,
-        "expected": expected,
-        "counts": summary.counts,
-        "zero_report_contradicted": summary.zero_report_contradicted,
-        "completeness": (submitted + summary.counts["late"]) / expected if expected else 0.0,
-        "timeliness": submitted / expected if expected else 0.0,
-        "status": list(wanted),
-        "total": summary.total,
-        "limit": limit,
-        "offset": offset,
-        "units": [
-            {
-                "code": u.code,
-                "name": u.name,
-                "status": u.status,
-                "submitted_at": iso(u.submitted_at.astimezone(zone)) if u.submitted_at else None,
-            }
+    return models.ZeroReport(
+        **header(division, q, zone),
+        deadline=iso(deadline),
+        unit_level=level,
+        expected=expected,
+        counts=models.ZeroCounts(**summary.counts),
+        zero_report_contradicted=summary.zero_report_contradicted,
+        completeness=(submitted + summary.counts["late"]) / expected if expected else 0.0,
+        timeliness=submitted / expected if expected else 0.0,
+        status=list(wanted),
+        total=summary.total,
+        limit=limit,
+        offset=offset,
+        units=[
+            models.ZeroUnit(
+                code=u.code,
+                name=u.name,
+                status=u.status,
+                submitted_at=iso(u.submitted_at.astimezone(zone)) if u.submitted_at else None,
+            )
             for u in summary.units
         ],
-    }
+    )
 
 
-@router.get("/v1/reports/zero")
+#: the CSV's first block: the report's parameters and counts, one row
+SUMMARY_COLUMNS = (
+    "jurisdiction",
+    "name",
+    "date",
+    "cutoff",
+    "as_of",
+    "deadline",
+    "unit_level",
+    "expected",
+    "reported",
+    "zero_reported",
+    "late",
+    "missing",
+    "zero_report_contradicted",
+    "completeness",
+    "timeliness",
+    "status",
+    "total",
+    "limit",
+    "offset",
+)
+UNIT_COLUMNS = ("code", "name", "status", "submitted_at")
+
+
+def to_csv(report: models.ZeroReport) -> str:
+    """Two blocks, as the xlsx's report parameters over its rows (contract
+    section 6): a header and one row with the parameters and counts, an empty
+    line, then a header and one row per listed unit (this page, by code)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    c = report.counts
+    writer.writerow(
+        [
+            report.jurisdiction.code,
+            report.jurisdiction.name,
+            report.date,
+            report.cutoff,
+            report.as_of,
+            report.deadline,
+            report.unit_level,
+            report.expected,
+            c.reported,
+            c.zero_reported,
+            c.late,
+            c.missing,
+            report.zero_report_contradicted,
+            report.completeness,
+            report.timeliness,
+            ",".join(report.status),
+            report.total,
+            report.limit,
+            report.offset,
+        ]
+    )
+    writer.writerow([])
+    writer.writerow(UNIT_COLUMNS)
+    for u in report.units:
+        writer.writerow([u.code, u.name, u.status, u.submitted_at or ""])
+    return out.getvalue()
+
+
+FORMATS = ("json", "csv")
+
+
+@router.get(
+    "/v1/reports/zero",
+    response_model=None,
+    responses={
+        **ok(
+            models.ZeroReport,
+            "section 5: counts, completeness, timeliness and one page of the units listed",
+            {"text/csv": "format=csv: the parameters and counts, an empty line, then the units listed"},
+        ),
+        **errors(*AUTHENTICATED, 403, 404),
+    },
+)
 async def get_zero(
     request: Request,
     query: RawReportQuery = Depends(viewer_params),
@@ -83,7 +158,14 @@ async def get_zero(
     offset: str | None = Query(
         None, description="units to skip (default 0)", json_schema_extra=documented(pattern=UINT)
     ),
-) -> dict[str, Any]:
+    format: str | None = Query(
+        None, description="json (default) or csv", json_schema_extra=documented(enum=list(FORMATS))
+    ),
+) -> Response:
     state: ApiState = request.app.state.api
+    format = params.output_format(format, FORMATS)
     raw = {"unit_level": unit_level, "status": status, "limit": limit, "offset": offset}
-    return await run_in_threadpool(build_zero, state, query, raw)
+    report = await run_in_threadpool(build_zero, state, query, raw)
+    if format == "csv":
+        return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
+    return ORJSONResponse(report.model_dump(mode="json"))
