@@ -186,6 +186,7 @@ def _stages(
     f = r["freshness"]
     say(f"  achieved {f['achieved_events_per_s']:,} events/s, freshness p99 {f['freshness']['p99_ms']} ms")
     aggregator.wait_archived(stack.settings, aggregator.topic_size(stack.settings), 1800, "catching up")
+    aggregator.wait_recounted(stack.settings, stack.group, 1800)  # the counts complete too
     time.sleep(1)
 
     sampler.enter("api")
