@@ -145,7 +145,7 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| 6. peak memory (VmHWM) | {peaks} | – | – |")
     lines += [
         "",
-        "Targets (issue #8):",
+        "Targets (issues #8 and #13):",
         "",
         "| target | measured | goal | met |",
         "| --- | ---: | ---: | --- |",

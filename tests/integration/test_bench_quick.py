@@ -50,10 +50,10 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     f = r["freshness"]
     assert f["achieved_events_per_s"] > 0 and f["probes_seen"] > 0 and f["freshness"]["p99_ms"] > 0
     views = {v["view"]: v for v in r["api"]["views"]}
+    daily = {"village daily", "county daily + children", "province daily", "national daily + children"}
     assert set(views) == {
-        "village daily",
-        "county daily + children",
-        "province daily",
+        *daily,
+        *(f"{v} as of an hour ago" for v in daily),
         "province zero report",
         "national zero report",
     }
@@ -61,6 +61,8 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     assert views["province daily"]["answer"]["screened.cumulative"] > 0
     assert r["replay"]["events"] > 0 and r["replay"]["seconds"] > 0
     assert r["replay"]["differences"] == 0
+    during = r["replay"]["village_daily_during"]
+    assert during["n"] > 0 and during["p99_ms"] > 0
     assert {"ingest", "aggregator", "api"} <= set(r["memory"]["peak_rss_mib"])
     assert all(r["memory"]["peak_rss_mib"][s] > 0 for s in ("ingest", "aggregator", "api"))
     assert r["ratios"]["ingest / kafka producer"] > 0
