@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from services.aggregator.contributions import Counted, difference, extended, history
-from services.aggregator.counting_store import Loaded
+from services.aggregator.counting_store import Ledger, Loaded
 from services.common.counting import Model
 
 
 class Store(Protocol):
     def load(self, subjects: list[str]) -> Loaded: ...
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None: ...
+    def write(self, ledger: Ledger) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ class CountingRunner:
         self._model = model
         self._ids = model.ids()
 
-    def ledger_rows(self, loaded: Loaded, subjects: Iterable[str]) -> tuple[list[tuple[Any, ...]], int]:
-        """The ledger rows of a recount (pure): per changed subject its deltas
-        and its new snapshot. Also the number of subjects that changed."""
-        rows: list[tuple[Any, ...]] = []
+    def ledger_rows(self, loaded: Loaded, subjects: Iterable[str]) -> tuple[Ledger, int]:
+        """The ledger rows of a recount (pure), as columns: per changed subject
+        its deltas and its new snapshot. Also the number of subjects that changed."""
+        out = Ledger()
         changed = 0
         for subject in subjects:
             now, then = loaded.counted(subject), loaded.emitted(subject)
@@ -57,21 +57,13 @@ class CountingRunner:
             current = extended(then, emitted, now, self._model, self._ids)
             if current is None:
                 current = history(now, self._model, self._ids)
-            deltas = difference(current, emitted)
-            for (t, (code, counter, bucket, gap)), delta in deltas.items():
-                rows.append((0, int(code), counter, bucket, gap, t, delta, "", 0, [], [], []))
-            seq = loaded.subjects[subject].seq + 1
-            rows.append(
-                (
-                    1, 0, 0, 0, 0, 0, 0, subject, seq,
-                    [c.event_id for c in now], [c.since for c in now], [c.until or 0 for c in now],
-                )
-            )  # fmt: skip
-        return rows, changed
+            out.add_deltas(difference(current, emitted))
+            out.add_snapshot(subject, loaded.subjects[subject].seq + 1, now)
+        return out, changed
 
     def recount(self, subjects: Iterable[str]) -> RecountStats:
         wanted = sorted(set(subjects))
         loaded = self._store.load(wanted)
-        rows, changed = self.ledger_rows(loaded, wanted)
-        self._store.write(rows)
-        return RecountStats(len(wanted), changed, len(rows) - changed)
+        ledger, changed = self.ledger_rows(loaded, wanted)
+        self._store.write(ledger)
+        return RecountStats(len(wanted), changed, ledger.rows - changed)

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from services.aggregator.contributions import Counted
+from services.aggregator.contributions import Counted, Deltas
+from services.aggregator.errors import AggregatorError
 from services.aggregator.fold import FactRow
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
@@ -45,6 +47,56 @@ LEDGER_COLUMNS = (
     "since",
     "until",
 )
+
+
+#: clickhouse-driver's insert block (its `insert_block_size`): one block, one insert
+BLOCK_ROWS = 1_048_576
+#: an empty array column value, shared by every delta row
+_NONE: tuple[()] = ()
+
+
+@lru_cache(maxsize=1 << 16)
+def _code(code: str) -> int:
+    return int(code)
+
+
+@dataclass
+class Ledger:
+    """One recount's ledger rows as the insert's columns (LEDGER_COLUMNS):
+    deltas (kind 0) and snapshots (kind 1)."""
+
+    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in LEDGER_COLUMNS])
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns[0])
+
+    def add_deltas(self, deltas: Deltas) -> None:
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = self.columns
+        for (at, (c, n, b, g)), d in deltas.items():
+            kind.append(0)
+            code.append(_code(c))
+            counter.append(n)
+            bucket.append(b)
+            gap.append(g)
+            t.append(at)
+            delta.append(d)
+            subject.append("")
+            seq.append(0)
+            ids.append(_NONE)
+            since.append(_NONE)
+            until.append(_NONE)
+
+    def add_snapshot(self, name: str, number: int, counted: Sequence[Counted]) -> None:
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = self.columns
+        for column in (code, counter, bucket, gap, t, delta):
+            column.append(0)
+        kind.append(1)
+        subject.append(name)
+        seq.append(number)
+        ids.append([c.event_id for c in counted])
+        since.append([c.since for c in counted])
+        until.append([c.until or 0 for c in counted])
 
 
 def _strings(name: str, column: str, values: Sequence[str]) -> dict[str, Any]:
@@ -136,14 +188,18 @@ class CountingStore:
             rows.snapshot = [(e, s, u or None) for e, s, u in zip(event_ids, since, until, strict=True)]
         return Loaded(out, superseded, dict(retractions))
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
+    def write(self, ledger: Ledger) -> None:
         """One insert: the recount's deltas and snapshots together."""
-        if not rows:
+        if not ledger.rows:
             return
-        columns = [list(c) for c in zip(*rows, strict=True)]
+        if ledger.rows > BLOCK_ROWS:  # the driver would send two blocks: two inserts
+            raise AggregatorError(
+                f"a recount of {ledger.rows} ledger rows does not fit one insert block ({BLOCK_ROWS}): "
+                "lower RIBAO_BATCH_MAX"
+            )
         self._ch.execute(
             f"INSERT INTO counting_ledger ({', '.join(LEDGER_COLUMNS)}) VALUES",
-            columns,
+            ledger.columns,
             columnar=True,
-            settings={"max_insert_block_size": max(len(rows), 1_048_576)},
+            settings={"max_insert_block_size": BLOCK_ROWS},
         )
