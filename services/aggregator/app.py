@@ -90,21 +90,17 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         # instead of restarting in place, which can skip offsets (faust #527)
         agent_supervisor=mode.CrashingSupervisor,
     )
-    topic = app.topic(
-        settings.events_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        internal=False,
-    )
-    subjects_topic = app.topic(
-        settings.subjects_topic_name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        internal=False,
+    # both topics carry raw bytes: the agents decode them themselves
+    topic, subjects_topic = (
+        app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            internal=False,
+        )
+        for name in (settings.events_topic, settings.subjects_topic_name)
     )
     store = Store(settings)
     known_codes = KnownCodes(settings)
