@@ -134,7 +134,25 @@ def record_sets(draw: st.DrawFn, villages: list[str]) -> list[EventRecord]:
             )
         )
     records += retractions
-    return [EventRecord.model_validate({"recorded_at": r, "source": "gen", "event": e}) for e, r in records]
+    return [
+        EventRecord.model_validate({"recorded_at": at, "source": "gen", "event": e})
+        for e, at in untied(records)
+    ]
+
+
+def untied(records: list[tuple[dict[str, Any], datetime]]) -> list[tuple[dict[str, Any], datetime]]:
+    """Two versions of one event_id are never recorded in the same microsecond:
+    ingest's stamps are strictly increasing per process and distinct across
+    processes. A drawn tie is moved a microsecond later (the stores tell
+    versions apart by (event_id, recorded_at): docs/design.md)."""
+    taken: set[tuple[str, datetime]] = set()
+    out = []
+    for event, recorded in records:
+        while (event["event_id"], recorded) in taken:
+            recorded += timedelta(microseconds=1)
+        taken.add((event["event_id"], recorded))
+        out.append((event, recorded))
+    return out
 
 
 def relabel(
