@@ -21,7 +21,7 @@ from typing import Any
 from services.aggregator.contributions import Counted, Deltas
 from services.aggregator.errors import AggregatorError
 from services.aggregator.fold import FactRow
-from services.common.clickhouse import client
+from services.common.clickhouse import client, external_table
 from services.common.config import CommonSettings
 
 FACTS_SQL = """
@@ -99,10 +99,6 @@ class Ledger:
         until.append([c.until or 0 for c in counted])
 
 
-def _strings(name: str, column: str, values: Sequence[str]) -> dict[str, Any]:
-    return {"name": name, "structure": [(column, "String")], "data": [{column: v} for v in values]}
-
-
 @dataclass
 class SubjectRows:
     """What the store holds for one subject."""
@@ -157,7 +153,7 @@ class CountingStore:
         out: dict[str, SubjectRows] = {s: SubjectRows() for s in subjects}
         if not subjects:
             return Loaded(out, set(), {})
-        wanted = [_strings("wanted", "subject", list(subjects))]
+        wanted = [external_table("wanted", "subject", "String", list(subjects))]
         ids: set[str] = set()
         for subject, eid, rec, kind, code, occurred, attr, origin, value in self._ch.execute(
             FACTS_SQL, external_tables=wanted
@@ -170,7 +166,7 @@ class CountingStore:
         rids: set[str] = set()
         if ids:
             for target, rec, rid in self._ch.execute(
-                RETRACTIONS_SQL, external_tables=[_strings("ids", "event_id", sorted(ids))]
+                RETRACTIONS_SQL, external_tables=[external_table("ids", "event_id", "String", sorted(ids))]
             ):
                 retractions[target].append((rec, rid))
                 rids.add(rid)
@@ -179,7 +175,8 @@ class CountingStore:
             superseded = {
                 (eid, rec)
                 for eid, rec in self._ch.execute(
-                    SUPERSEDED_SQL, external_tables=[_strings("ids", "event_id", sorted(ids | rids))]
+                    SUPERSEDED_SQL,
+                    external_tables=[external_table("ids", "event_id", "String", sorted(ids | rids))],
                 )
             }
         for subject, seq, event_ids, since, until in self._ch.execute(SNAPSHOTS_SQL, external_tables=wanted):

@@ -28,7 +28,7 @@ from services.aggregator.fold import (
     VersionRow,
     superseded,
 )
-from services.common.clickhouse import client
+from services.common.clickhouse import client, external_table
 from services.common.config import CommonSettings
 
 
@@ -144,13 +144,7 @@ class Store:
             return set()
         rows = self._ch.execute(
             TARGETS_SQL,
-            external_tables=[
-                {
-                    "name": "targets",
-                    "structure": [("event_id", "String")],
-                    "data": [{"event_id": i} for i in sorted(event_ids)],
-                }
-            ],
+            external_tables=[external_table("targets", "event_id", "String", sorted(event_ids))],
         )
         return {key for kind, subject, eid in rows if (key := subject_key(kind, subject, eid)) is not None}
 
@@ -162,13 +156,7 @@ class Store:
             by_key[key].append(i)
         candidates = self._ch.execute(
             CANDIDATES_SQL,
-            external_tables=[
-                {
-                    "name": "batch_keys",
-                    "structure": [("id_key", "UInt64")],
-                    "data": [{"id_key": k} for k in by_key],
-                }
-            ],
+            external_tables=[external_table("batch_keys", "id_key", "UInt64", by_key)],
         )
         if not candidates:
             return []
@@ -176,13 +164,7 @@ class Store:
         return list(
             self._ch.execute(
                 VERSIONS_SQL,
-                external_tables=[
-                    {
-                        "name": "batch_ids",
-                        "structure": [("event_id", "String")],
-                        "data": [{"event_id": i} for i in suspects],
-                    }
-                ],
+                external_tables=[external_table("batch_ids", "event_id", "String", suspects)],
             )
         )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from clickhouse_driver import Client
 
 from services.aggregator.fold import id_key
-from services.common.clickhouse import client
+from services.common.clickhouse import client, external_table
 from services.ingest.config import IngestSettings
 from services.ingest.errors import StoreUnavailable
 
@@ -90,25 +90,13 @@ class Archive:
         ch = self._client()
         found = ch.execute(
             KEYS_SQL,
-            external_tables=[
-                {
-                    "name": "request_keys",
-                    "structure": [("id_key", "UInt64")],
-                    "data": [{"id_key": k} for k in by_key],
-                }
-            ],
+            external_tables=[external_table("request_keys", "id_key", "UInt64", by_key)],
         )
         if not found:
             return {}
         ids = sorted(i for (k,) in found for i in by_key[k])
         rows = ch.execute(
             FIRST_SQL,
-            external_tables=[
-                {
-                    "name": "request_ids",
-                    "structure": [("event_id", "String")],
-                    "data": [{"event_id": i} for i in ids],
-                }
-            ],
+            external_tables=[external_table("request_ids", "event_id", "String", ids)],
         )
         return {str(r[0]): Stored(int(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows}
