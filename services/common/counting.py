@@ -108,22 +108,21 @@ class Reading:
     measure: Measure
 
 
+def _new_and_cumulative(path: str, counter: str) -> list[Reading]:
+    """An earliest-style figure pair: `new` is in W, `cumulative` before W's end."""
+    return [
+        Reading(f"{path}.new", counter, Measure.IN_W),
+        Reading(f"{path}.cumulative", counter, Measure.BEFORE_END),
+    ]
+
+
 def _readings(areas: Sequence[str]) -> tuple[Reading, ...]:
     IN, END, FIRST = Measure.IN_W, Measure.BEFORE_END, Measure.FIRST_IN_W
-    out: list[Reading] = [
-        Reading("screened.new", "screened", IN),
-        Reading("screened.cumulative", "screened", END),
-    ]
+    out = _new_and_cumulative("screened", "screened")
     for c in CATEGORIES:
-        out += [
-            Reading(f"screened.by_category.{c}.new", f"category:{c}", IN),
-            Reading(f"screened.by_category.{c}.cumulative", f"category:{c}", END),
-        ]
+        out += _new_and_cumulative(f"screened.by_category.{c}", f"category:{c}")
     for a in areas:
-        out += [
-            Reading(f"screened.by_origin.{a}.new", f"area:{a}", IN),
-            Reading(f"screened.by_origin.{a}.cumulative", f"area:{a}", END),
-        ]
+        out += _new_and_cumulative(f"screened.by_origin.{a}", f"area:{a}")
     out.append(Reading("symptomatic.new", "symptomatic", FIRST))
     out += [Reading(f"isolation.started.{m}", f"started:{m}", FIRST) for m in MODES]
     out += [
@@ -137,10 +136,7 @@ def _readings(areas: Sequence[str]) -> tuple[Reading, ...]:
         Reading("cases.suspected.current", "suspected", END),
     ]
     for s in CASE_MILESTONES:
-        out += [
-            Reading(f"cases.{s}.new", f"case:{s}", IN),
-            Reading(f"cases.{s}.cumulative", f"case:{s}", END),
-        ]
+        out += _new_and_cumulative(f"cases.{s}", f"case:{s}")
     out += [
         Reading("cases.excluded.new", "excluded", FIRST),
         Reading("venues.closed.new", "venue.closed", FIRST),
