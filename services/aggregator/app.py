@@ -27,8 +27,7 @@ import uvloop
 from schemas.records import EventRecord
 from services.aggregator import metrics
 from services.aggregator.config import AggregatorSettings
-from services.aggregator.counting_runner import CountingRunner
-from services.aggregator.counting_store import CountingStore
+from services.aggregator.counting_process import CountingProcess
 from services.aggregator.dead_letters import DeadLetter, DeadLetterSink, Message, split_unknown
 from services.aggregator.decode import decode_record
 from services.aggregator.errors import AggregatorError, PoisonRecord
@@ -38,7 +37,6 @@ from services.aggregator.store import Store
 from services.aggregator.subjects import SubjectSink
 from services.aggregator.subjects import decode as decode_subjects
 from services.common import logs
-from services.common.counting import Model
 
 log = logging.getLogger("ribao.aggregator")
 #: batches folded and waiting for the writer, at most
@@ -106,7 +104,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
     known_codes = KnownCodes(settings)
     sink = DeadLetterSink(settings)
     subject_sink = SubjectSink(settings)
-    runner = CountingRunner(CountingStore(settings), Model(tuple(settings.focus_area_list)))
+    # stage 2's work runs in a child process: the two stages use two cores
+    runner = CountingProcess(settings)
     metrics.install(app, settings.events_topic)
 
     async def retrying(what: str, call: Callable[[], T]) -> T:

@@ -22,7 +22,6 @@ credential for the service, not one per worker).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -35,21 +34,12 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
 
+from services.common.parent_death import die_with_parent
+
 log = logging.getLogger("ribao.ingest")
 
 #: how often the parent looks for dead workers (s)
 _WATCH_S = 0.5
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGTERM to this process when its parent dies (Linux)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the parent's SIGTERM still reaches us
-        return
-    if os.getppid() != parent:  # it died before prctl
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _run_worker(index: int, workers: int, parent: int, sockets: list[socket.socket]) -> None:
@@ -60,7 +50,7 @@ def _run_worker(index: int, workers: int, parent: int, sockets: list[socket.sock
     from services.ingest.app import create_app
     from services.ingest.config import IngestSettings
 
-    _die_with_parent(parent)
+    die_with_parent(parent)
     settings = IngestSettings()
     logs.configure(settings.log_format)
     app = create_app(settings, RecordClock(step=workers, offset=index))
