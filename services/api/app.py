@@ -16,6 +16,7 @@ from services.api.errors import ApiError, BadParameter, StoreUnavailable, Unknow
 from services.api.metrics import install_pipeline_collector
 from services.api.replay_pool import ReplayPool
 from services.api.routes import audit, health, jurisdictions, reports, zero
+from services.api.search import SearchIndex
 from services.api.state import ApiState
 from services.api.store import ReadStore
 from services.common.access import install_access
@@ -62,10 +63,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.api.search.stop()
             app.state.api.replay_pool.close()
 
     app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse, lifespan=lifespan)
-    app.state.api = ApiState(settings, ReadStore(settings), ReplayPool(settings.replay_workers))
+    store = ReadStore(settings)
+    app.state.api = ApiState(settings, store, ReplayPool(settings.replay_workers), SearchIndex(store))
     install_error_handlers(app)
     install_access(app, settings)
     app.add_exception_handler(ApiError, _api_error)

@@ -289,6 +289,24 @@ class JurisdictionDetail(Strict):
     children: list[Jurisdiction]
 
 
+class SearchResult(Strict):
+    code: Code
+    name: str
+    level: Level
+    ancestors: list[Jurisdiction] = Field(
+        description="from the province down to the parent (安徽省 / 淮北市 / 濉溪县 / …); none for a province"
+    )
+
+
+class SearchAnswer(Strict):
+    q: str
+    results: list[SearchResult] = Field(
+        description="at most `limit`, within the caller's scope: exact matches (name or code) first, then "
+        "names starting with q, then names containing it (or codes starting with q); by level, then code"
+    )
+    more: bool = Field(description="more divisions match than are listed")
+
+
 class DeadLetter(Strict):
     partition: int
     offset: int
@@ -314,3 +332,28 @@ class Readiness(Strict):
     status: Literal["ready"]
     store: Literal["ok"]
     broker: Literal["ok"]
+
+
+# -- the series -----------------------------------------------------------------------------------------
+
+
+class SeriesDate(Strict):
+    date: Day
+    figures: dict[str, Any] = Field(
+        description="the figures asked for (`figures=`, default all), nested by dotted name as in the "
+        "daily report; beside each `.new` figure, `new_rolling7` and `new_rolling14`: the sums of its "
+        "values over the 7 and 14 dates ending on this one (dates before `from` included)"
+    )
+
+
+class SeriesReport(Strict):
+    """Section 4 figures for each date from `from` to `to`, as of one time."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    jurisdiction: Jurisdiction
+    from_: Day = Field(alias="from")
+    to: Day
+    cutoff: str = Field(pattern=r"^([01][0-9]|2[0-4]):00$")
+    as_of: DateTime
+    dates: list[SeriesDate]
