@@ -206,6 +206,41 @@ def load_registry_cmd(
     load_registry(settings, _say, force=True)
 
 
+@app.command()
+def backup(folder: Path = typer.Argument(..., help="a new folder for this backup")) -> None:
+    """Back up the ClickHouse database (RIBAO_CLICKHOUSE_DATABASE): FREEZE every
+    table, copy the frozen parts to FOLDER. Run it on the ClickHouse host, as root
+    or the server's user; the aggregators may resume once "frozen" is printed."""
+    from services.backup import BackupError
+    from services.backup import backup as do_backup
+    from services.common.config import CommonSettings
+
+    try:
+        do_backup(CommonSettings(), folder, _say)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(folder: Path = typer.Argument(..., help="a folder made by `ribao backup`")) -> None:
+    """Restore a backup into its database (which must not hold its tables): create
+    the tables, attach the parts. Run it on the ClickHouse host, as root or the
+    server's user; then see docs/deploy.md (aggregator offsets, the topic)."""
+    from services.backup import BackupError
+    from services.backup import restore as do_restore
+    from services.common.config import CommonSettings
+
+    try:
+        for t in do_restore(CommonSettings(), folder, _say):
+            typer.echo(
+                f"{t.name:>20} {t.parts:>4} parts {t.rows_expected:>12,} rows backed up {t.rows_now:>12,} now"
+            )
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("rebuild-counts")
 def rebuild_counts(
     chunk: int = typer.Option(5000, min=1, max=1_000_000, help="subjects recounted per insert"),
