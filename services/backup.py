@@ -218,9 +218,13 @@ def _ordered(tables: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return sorted(tables, key=lambda t: (t[1] in _VIEWS, t[0]))
 
 
-def restore(settings: CommonSettings, source: Path, report: Report = print) -> list[TableRestore]:
+def restore(
+    settings: CommonSettings, source: Path, report: Report = print, schema_only: bool = False
+) -> list[TableRestore]:
     """Creates the backup's tables in its database (which must hold none of
-    them) and attaches their parts; checks every part was attached."""
+    them) and attaches their parts; checks every part was attached. With
+    `schema_only`, only the tables: a new replica of a shard, whose replicated
+    tables then fetch the shard's parts from the others."""
     manifest = Manifest.read(source)
     db = manifest.database
     ch = client(settings, database="system", timeout_s=600)
@@ -234,6 +238,9 @@ def restore(settings: CommonSettings, source: Path, report: Report = print) -> l
     started = time.perf_counter()
     for table in manifest.tables:
         ch.execute(table.create)
+    if schema_only:
+        report(f"restore: {len(manifest.tables)} tables of {db} created (schema only)")
+        return []
     paths = {n: p for n, _, p in _tables(ch, db)}
     out: list[TableRestore] = []
     for table in manifest.tables:

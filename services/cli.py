@@ -223,7 +223,12 @@ def backup(folder: Path = typer.Argument(..., help="a new folder for this backup
 
 
 @app.command()
-def restore(folder: Path = typer.Argument(..., help="a folder made by `ribao backup`")) -> None:
+def restore(
+    folder: Path = typer.Argument(..., help="a folder made by `ribao backup`"),
+    schema_only: bool = typer.Option(
+        False, "--schema-only", help="only create the tables (a new replica fetches the parts itself)"
+    ),
+) -> None:
     """Restore a backup into its database (which must not hold its tables): create
     the tables, attach the parts. Run it on the ClickHouse host, as root or the
     server's user; then see docs/deploy.md (aggregator offsets, the topic)."""
@@ -232,7 +237,7 @@ def restore(folder: Path = typer.Argument(..., help="a folder made by `ribao bac
     from services.common.config import CommonSettings
 
     try:
-        for t in do_restore(CommonSettings(), folder, _say):
+        for t in do_restore(CommonSettings(), folder, _say, schema_only=schema_only):
             typer.echo(
                 f"{t.name:>20} {t.parts:>4} parts {t.rows_expected:>12,} rows backed up {t.rows_now:>12,} now"
             )

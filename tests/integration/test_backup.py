@@ -80,6 +80,19 @@ def test_backup_then_restore_gives_the_same_rows_and_figures(store: CommonSettin
     assert len(figures(store)[1]) == len(before[1]) + 3
 
 
+def test_a_schema_only_restore_makes_the_tables_without_rows(store: CommonSettings, tmp_path: Path) -> None:
+    fill(store)
+    manifest = backup(store, tmp_path / "b", lambda _m: None)
+    client(store, database="default").execute(f"DROP DATABASE {store.clickhouse_database}")
+    assert restore(store, tmp_path / "b", lambda _m: None, schema_only=True) == []
+    tables = client(store).execute(
+        "SELECT name FROM system.tables WHERE database = %(db)s ORDER BY name",
+        {"db": store.clickhouse_database},
+    )
+    assert [t for (t,) in tables] == sorted(t.name for t in manifest.tables)
+    assert client(store).execute("SELECT count() FROM events") == [(0,)]
+
+
 def test_restore_refuses_a_database_that_has_the_tables(store: CommonSettings, tmp_path: Path) -> None:
     fill(store)
     backup(store, tmp_path / "b", lambda _m: None)
