@@ -1,9 +1,9 @@
 """Moving the data to a current ClickHouse (docs/deploy.md, section 5): every
 table of a store on the 18.16 server, exported by `clickhouse-client` in the
 Native format, imports into a current engine (chdb) whose schema the
-project's migrations made, and the archive, the facts, the counts summed by
-key and the newest snapshots are the same there. (The SQL itself is checked
-on both engines by test_store_compat.py.)"""
+project's migrations made, and the archive, the counts (summed by key, and
+the exact deltas) and the newest snapshots are the same there. (The SQL
+itself is checked on both engines by test_store_compat.py.)"""
 
 from __future__ import annotations
 
