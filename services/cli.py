@@ -420,9 +420,25 @@ def stack_up(
         help="also start Debian's prometheus scraping the services (deploy/prometheus/)",
     ),
     prometheus_port: int = typer.Option(9090, "--prometheus-port", envvar="RIBAO_PROMETHEUS_PORT"),
+    cluster: bool = typer.Option(
+        False,
+        "--cluster",
+        help="the local cluster instead (deploy/cluster.sh: 3 brokers, ZooKeeper, 2x2 ClickHouse, "
+        "2 processes per service, under $RIBAO_CLUSTER_HOME)",
+    ),
 ) -> None:
     """Start Kafka and ClickHouse, set them up, start the three services
     (and Prometheus with --prometheus or RIBAO_PROMETHEUS=1)."""
+    if cluster:
+        from services.cluster.control import up
+        from services.cluster.processes import ClusterError
+
+        try:
+            up(_say, infra_only=infra_only)
+        except ClusterError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        return
     from services.aggregator.config import AggregatorSettings
     from services.api.config import ApiSettings
     from services.common.config import CommonSettings
@@ -486,8 +502,14 @@ stop with: ribao stack down""")
 @stack_app.command("down")
 def stack_down(
     keep_infra: bool = typer.Option(False, "--keep-infra", help="leave Kafka and ClickHouse running"),
+    cluster: bool = typer.Option(False, "--cluster", help="the local cluster instead (every process)"),
 ) -> None:
     """Stop the services, then Kafka and ClickHouse (their data folders stay)."""
+    if cluster:
+        from services.cluster.control import down
+
+        down(_say)
+        return
     from services.stack import infra, stop_service
 
     for name in ("prometheus", "api", "aggregator", "ingest"):

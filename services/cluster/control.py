@@ -29,16 +29,22 @@ def wait_group(bootstrap: str, group: str, topic: str, seconds: float = 120) -> 
         time.sleep(0.5)
 
 
-def up(report: Report, infra_only: bool = False) -> Layout:
-    from services.common.setup import setup
-
-    started = time.monotonic()
+def start_servers(report: Report) -> Layout:
+    """ZooKeeper, then the brokers and ClickHouse servers side by side; each ready."""
     lay = processes.layout()
     servers = processes.servers(lay, report)
     # ZooKeeper first: a ClickHouse 18.16 server starting without it can crash
     zookeeper = [p for p in servers if p.name.startswith("zookeeper")]
     processes.start_all(zookeeper, report)
     processes.start_all([p for p in servers if p not in zookeeper], report)
+    return lay
+
+
+def up(report: Report, infra_only: bool = False) -> Layout:
+    from services.common.setup import setup
+
+    started = time.monotonic()
+    lay = start_servers(report)
     common = settings(lay)
     setup(common, report)
     if not infra_only:
@@ -48,6 +54,15 @@ def up(report: Report, infra_only: bool = False) -> Layout:
         wait_group(lay.bootstrap, group, common.events_topic)
     report(f"cluster up in {time.monotonic() - started:.0f}s (home {processes.home()})")
     return lay
+
+
+def servers_up(lay: Layout) -> bool:
+    """Whether every server of the layout answers."""
+    return (
+        all(processes.port_open(n.host, n.tcp_port) for n in lay.clickhouse)
+        and all(processes.port_open(b.host, b.port) for b in lay.brokers)
+        and all(processes.zookeeper_ok(z.host, z.port) for z in lay.zookeeper)
+    )
 
 
 def names(lay: Layout) -> list[str]:

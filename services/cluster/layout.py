@@ -133,4 +133,5 @@ class Layout:
             "RIBAO_CLICKHOUSE_PORT": str(first.tcp_port),
             "RIBAO_CLICKHOUSE_ALT_HOSTS": ",".join(n.address for n in rest),
             "RIBAO_CLICKHOUSE_CLUSTER": self.cluster,
+            "RIBAO_CLICKHOUSE_INSERT_QUORUM": str(len(self.shard_nodes(self.shards[0]))),
         }

@@ -27,9 +27,24 @@ MIGRATIONS_PACKAGE = "services.common.migrations"
 
 #: a cluster's query settings: a Distributed subquery in IN or JOIN is computed
 #: once over every shard (as on one server, never per shard); an insert into a
-#: Distributed table returns once every shard has its block, so what was written
-#: is read back at once (the counting agent reads its snapshots)
-CLUSTER_SETTINGS = {"distributed_product_mode": "global", "insert_distributed_sync": 1}
+#: Distributed table returns once every shard has its block; no block is
+#: dropped for being identical to a recent one (ClickHouse's insert
+#: deduplication would drop two recounts' equal deltas: retries are made safe
+#: by the snapshots and by Replacing merges instead, as on one server)
+CLUSTER_SETTINGS = {
+    "distributed_product_mode": "global",
+    "insert_distributed_sync": 1,
+    "insert_deduplicate": 0,
+}
+
+
+def _cluster_settings(settings: CommonSettings) -> dict[str, Any]:
+    if not settings.clickhouse_cluster:
+        return {}
+    quorum = settings.clickhouse_insert_quorum
+    return CLUSTER_SETTINGS | (
+        {"insert_quorum": quorum, "insert_quorum_timeout": 30_000} if quorum > 1 else {}
+    )
 
 
 def client(settings: CommonSettings, database: str | None = None, timeout_s: float = 60) -> Client:
@@ -39,7 +54,7 @@ def client(settings: CommonSettings, database: str | None = None, timeout_s: flo
     extra: dict[str, Any] = (
         {"alt_hosts": settings.clickhouse_alt_hosts} if settings.clickhouse_alt_hosts else {}
     )
-    on_cluster = CLUSTER_SETTINGS if settings.clickhouse_cluster else {}
+    on_cluster = _cluster_settings(settings)
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
