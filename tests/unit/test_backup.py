@@ -64,3 +64,25 @@ def test_a_server_folder_not_visible_here_is_named(tmp_path: Path) -> None:
     assert _server_root(str(tmp_path / "data" / "ribao" / "events") + "/") == tmp_path
     with pytest.raises(BackupError, match="run on the ClickHouse host"):
         _server_root("/nowhere/clickhouse/data/ribao/events/")
+
+
+class _CurrentServer:
+    """A client of a current ClickHouse as far as `_tables` sees it: its
+    system.tables has `data_paths`, and the server says so (the message
+    chdb 4.4 / ClickHouse 26.9 gives)."""
+
+    def execute(self, sql: str, params: dict[str, str]) -> list[tuple[str, str, str]]:
+        from clickhouse_driver.errors import ServerException
+
+        raise ServerException(
+            "Code: 47. DB::Exception: Unknown expression identifier `data_path`. "
+            "Maybe you meant: ['data_paths'].",
+            code=47,
+        )
+
+
+def test_a_current_server_is_sent_to_its_own_backup() -> None:
+    from services.backup import _tables
+
+    with pytest.raises(BackupError, match="BACKUP DATABASE"):
+        _tables(_CurrentServer(), "ribao")
