@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.11 and installs the project (editable, with the
 # dev tools) when missing or when pyproject.toml changed. Installs Java 17,
-# Maven and Prometheus (prometheus, promtool: metrics, alert rules and their
-# tests) from Debian when they are missing and we are root.
+# Maven, systemd (systemd-analyze: the units of deploy/systemd/ are verified in
+# the unit tests) and Prometheus (prometheus, promtool: metrics, alert rules and
+# their tests) from Debian when they are missing and we are root.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VENV="$REPO_DIR/.venv"
@@ -11,6 +12,7 @@ STAMP="$VENV/.installed-pyproject.sha256"
 need_apt=()
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
   [[ $(id -u) -eq 0 ]] || die "missing ${need_apt[*]}: install them (apt-get install ${need_apt[*]})"
   log "bootstrap: installing ${need_apt[*]}"

@@ -206,6 +206,46 @@ def load_registry_cmd(
     load_registry(settings, _say, force=True)
 
 
+@app.command()
+def backup(folder: Path = typer.Argument(..., help="a new folder for this backup")) -> None:
+    """Back up the ClickHouse database (RIBAO_CLICKHOUSE_DATABASE): FREEZE every
+    table, copy the frozen parts to FOLDER. Run it on the ClickHouse host, as root
+    or the server's user; the aggregators may resume once "frozen" is printed."""
+    from services.backup import BackupError
+    from services.backup import backup as do_backup
+    from services.common.config import CommonSettings
+
+    try:
+        do_backup(CommonSettings(), folder, _say)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(
+    folder: Path = typer.Argument(..., help="a folder made by `ribao backup`"),
+    schema_only: bool = typer.Option(
+        False, "--schema-only", help="only create the tables (a new replica fetches the parts itself)"
+    ),
+) -> None:
+    """Restore a backup into its database (which must not hold its tables): create
+    the tables, attach the parts. Run it on the ClickHouse host, as root or the
+    server's user; then see docs/deploy.md (aggregator offsets, the topic)."""
+    from services.backup import BackupError
+    from services.backup import restore as do_restore
+    from services.common.config import CommonSettings
+
+    try:
+        for t in do_restore(CommonSettings(), folder, _say, schema_only=schema_only):
+            typer.echo(
+                f"{t.name:>20} {t.parts:>4} parts {t.rows_expected:>12,} rows backed up {t.rows_now:>12,} now"
+            )
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command("rebuild-counts")
 def rebuild_counts(
     chunk: int = typer.Option(5000, min=1, max=1_000_000, help="subjects recounted per insert"),
@@ -380,9 +420,25 @@ def stack_up(
         help="also start Debian's prometheus scraping the services (deploy/prometheus/)",
     ),
     prometheus_port: int = typer.Option(9090, "--prometheus-port", envvar="RIBAO_PROMETHEUS_PORT"),
+    cluster: bool = typer.Option(
+        False,
+        "--cluster",
+        help="the local cluster instead (deploy/cluster.sh: 3 brokers, ZooKeeper, 2x2 ClickHouse, "
+        "2 processes per service, under $RIBAO_CLUSTER_HOME)",
+    ),
 ) -> None:
     """Start Kafka and ClickHouse, set them up, start the three services
     (and Prometheus with --prometheus or RIBAO_PROMETHEUS=1)."""
+    if cluster:
+        from services.cluster.control import up
+        from services.cluster.processes import ClusterError
+
+        try:
+            up(_say, infra_only=infra_only)
+        except ClusterError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        return
     from services.aggregator.config import AggregatorSettings
     from services.api.config import ApiSettings
     from services.common.config import CommonSettings
@@ -446,8 +502,14 @@ stop with: ribao stack down""")
 @stack_app.command("down")
 def stack_down(
     keep_infra: bool = typer.Option(False, "--keep-infra", help="leave Kafka and ClickHouse running"),
+    cluster: bool = typer.Option(False, "--cluster", help="the local cluster instead (every process)"),
 ) -> None:
     """Stop the services, then Kafka and ClickHouse (their data folders stay)."""
+    if cluster:
+        from services.cluster.control import down
+
+        down(_say)
+        return
     from services.stack import infra, stop_service
 
     for name in ("prometheus", "api", "aggregator", "ingest"):

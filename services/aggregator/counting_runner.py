@@ -57,7 +57,7 @@ class CountingRunner:
             current = extended(then, emitted, now, self._model, self._ids)
             if current is None:
                 current = history(now, self._model, self._ids)
-            out.add_deltas(difference(current, emitted))
+            out.add_deltas(difference(current, emitted), subject)
             out.add_snapshot(subject, loaded.subjects[subject].seq + 1, now)
         return out, changed
 

@@ -71,7 +71,10 @@ class Ledger:
     def rows(self) -> int:
         return len(self.columns[0])
 
-    def add_deltas(self, deltas: Deltas) -> None:
+    def add_deltas(self, deltas: Deltas, name: str) -> None:
+        """One subject's deltas. They carry its name (the views drop it): on a
+        cluster the ledger is sharded by subject, so a subject's deltas and
+        snapshot reach one shard in one block."""
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = self.columns
         for (at, (c, n, b, g)), d in deltas.items():
             kind.append(0)
@@ -81,7 +84,7 @@ class Ledger:
             gap.append(g)
             t.append(at)
             delta.append(d)
-            subject.append("")
+            subject.append(name)
             seq.append(0)
             ids.append(_NONE)
             since.append(_NONE)

@@ -16,7 +16,7 @@ from itertools import islice
 
 from services.aggregator.counting_runner import CountingRunner
 from services.aggregator.counting_store import CountingStore
-from services.common.clickhouse import client, migrations
+from services.common.clickhouse import client, migrations, truncate
 from services.common.config import CommonSettings
 from services.common.counting import Model
 
@@ -50,7 +50,7 @@ def rebuild(
     once, `progress` each chunk's size."""
     ch = client(settings)
     for table in TABLES:
-        ch.execute(f"TRUNCATE TABLE {table}")
+        truncate(settings, ch, table)
     ch.execute(copy_sql())
     total(int(ch.execute(COUNT_SQL)[0][0]))
     runner = CountingRunner(CountingStore(settings), Model(settings.focus_area_list))

@@ -55,7 +55,6 @@ class Family:
         return f"SELECT {self.group}, {', '.join(self.values)}\n{self.body}"
 
 
-
 #: the rows that submit for date D (contract section 5): zero reports for D, and
 #: every other event (facts hold no retractions) that occurred in W
 _SUBMITS = f"((kind = 'report.zero' AND attr = %(day)s) OR (kind != 'report.zero' AND {IN_W}))"

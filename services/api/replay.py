@@ -27,7 +27,9 @@ from services.common import reference
 from services.common.figures import Figures, flatten
 from services.common.windows import Window
 
-#: the archive rows behind (J, D) as of T, in recorded order
+#: the archive rows behind (J, D) as of T, in recorded order (then by topic
+#: position: a total order, so that pages never overlap and every server,
+#: one or a cluster's shards, lists two copies of a record alike)
 EVENTS_SQL = """
 SELECT event_id, recorded_us, content_hash, type, jurisdiction, occurred_us, source,
     kafka_partition, kafka_offset, record,
@@ -47,7 +49,7 @@ WHERE recorded_us <= %(as_of)s
         )
     ))
   )
-ORDER BY recorded_us, event_id"""
+ORDER BY recorded_us, event_id, kafka_partition, kafka_offset"""
 
 
 @dataclass(frozen=True)

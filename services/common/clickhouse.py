@@ -18,14 +18,43 @@ from typing import Any
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
 
+from services.common import cluster_ddl
+from services.common.cluster_ddl import Cluster
 from services.common.config import CommonSettings
 
 MIGRATIONS_PACKAGE = "services.common.migrations"
 
 
+#: a cluster's query settings: a Distributed subquery in IN or JOIN is computed
+#: once over every shard (as on one server, never per shard); an insert into a
+#: Distributed table returns once every shard has its block; no block is
+#: dropped for being identical to a recent one (ClickHouse's insert
+#: deduplication would drop two recounts' equal deltas: retries are made safe
+#: by the snapshots and by Replacing merges instead, as on one server)
+CLUSTER_SETTINGS = {
+    "distributed_product_mode": "global",
+    "insert_distributed_sync": 1,
+    "insert_deduplicate": 0,
+}
+
+
+def _cluster_settings(settings: CommonSettings) -> dict[str, Any]:
+    if not settings.clickhouse_cluster:
+        return {}
+    quorum = settings.clickhouse_insert_quorum
+    return CLUSTER_SETTINGS | (
+        {"insert_quorum": quorum, "insert_quorum_timeout": 30_000} if quorum > 1 else {}
+    )
+
+
 def client(settings: CommonSettings, database: str | None = None, timeout_s: float = 60) -> Client:
-    """A client (it connects on first use); `timeout_s` bounds each exchange
+    """A client (it connects on first use, to the first of the host and
+    RIBAO_CLICKHOUSE_ALT_HOSTS that answers); `timeout_s` bounds each exchange
     with the server and the query's execution (connecting: at most 5 s)."""
+    extra: dict[str, Any] = (
+        {"alt_hosts": settings.clickhouse_alt_hosts} if settings.clickhouse_alt_hosts else {}
+    )
+    on_cluster = _cluster_settings(settings)
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
@@ -34,8 +63,23 @@ def client(settings: CommonSettings, database: str | None = None, timeout_s: flo
         database=database if database is not None else settings.clickhouse_database,
         connect_timeout=min(5, timeout_s),
         send_receive_timeout=timeout_s,
-        settings={"max_execution_time": max(1, math.ceil(timeout_s))},
+        settings={"max_execution_time": max(1, math.ceil(timeout_s)), **on_cluster},
+        **extra,
     )
+
+
+def placed(settings: CommonSettings, statement: str) -> list[str]:
+    """A migration statement as it runs here: itself on one server, its
+    cluster form (services/common/cluster_ddl.py) under RIBAO_CLICKHOUSE_CLUSTER."""
+    if not settings.clickhouse_cluster:
+        return [statement]
+    return cluster_ddl.rewrite(Cluster(settings.clickhouse_cluster, settings.clickhouse_database), statement)
+
+
+def truncate(settings: CommonSettings, ch: Client, table: str) -> None:
+    """Empties a table (on a cluster: on every shard)."""
+    for statement in placed(settings, f"TRUNCATE TABLE {table}"):
+        ch.execute(statement)
 
 
 def external_table(name: str, column: str, type_: str, values: Iterable[Any]) -> dict[str, Any]:
@@ -95,18 +139,24 @@ def migrate(settings: CommonSettings) -> list[Migration]:
     recorded in `schema_migrations`.
     """
     db = settings.clickhouse_database
-    client(settings, database="default").execute(f"CREATE DATABASE IF NOT EXISTS {db}")
+    create_db = f"CREATE DATABASE IF NOT EXISTS {db}"
+    if settings.clickhouse_cluster:
+        create_db = cluster_ddl.create_database(Cluster(settings.clickhouse_cluster, db))
+    client(settings, database="default").execute(create_db)
     ch = client(settings)
-    ch.execute(
+    for statement in placed(
+        settings,
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version UInt32, name String, applied_us Int64) "
-        "ENGINE = ReplacingMergeTree ORDER BY version"
-    )
+        "ENGINE = ReplacingMergeTree ORDER BY version",
+    ):
+        ch.execute(statement)
     applied = {row[0] for row in ch.execute("SELECT version FROM schema_migrations")}
     done = []
     for migration in iter_pending(applied):
         for statement in migration.statements:
-            _apply(ch, statement)
+            for each in placed(settings, statement):
+                _apply(ch, each)
         ch.execute(
             "INSERT INTO schema_migrations (version, name, applied_us) VALUES",
             [(migration.version, migration.name, int(time.time() * 1_000_000))],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas import codes
@@ -23,13 +23,31 @@ class CommonSettings(BaseSettings):
 
     #: dev mode allows built-in secrets; never in production
     dev_mode: bool = False
+    #: brokers, comma-separated host:port (any of them answers for all)
     kafka_bootstrap: str = "127.0.0.1:9092"
+    #: replicas of each topic `ribao setup` creates, and how many must hold a
+    #: record before it is acknowledged (a cluster: 3 and 2)
+    kafka_replication: int = Field(1, ge=1, le=9)
+    kafka_min_insync: int = Field(1, ge=1, le=9)
     events_topic: str = Field("ribao.events.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     #: where the aggregator moves records that are not valid events (empty: `<events_topic>.dead`)
     dead_letter_topic: str = Field("", pattern=r"^[A-Za-z0-9._-]{0,200}$")
     clickhouse_host: str = "127.0.0.1"
     clickhouse_port: int = Field(9000, ge=1, le=65535)
     clickhouse_database: str = Field("ribao", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    #: other ClickHouse servers to fail over to, comma-separated host:port
+    #: (clickhouse-driver's alt_hosts), tried in order when the first does not answer
+    clickhouse_alt_hosts: str = Field(
+        "", pattern=r"^([A-Za-z0-9._-]+:[0-9]{1,5}(,[A-Za-z0-9._-]+:[0-9]{1,5})*)?$"
+    )
+    #: the ClickHouse cluster (remote_servers) the schema spans; empty: one
+    #: server. Set, migrations run ON CLUSTER with Replicated* tables sharded
+    #: behind Distributed ones (services/common/cluster_ddl.py)
+    clickhouse_cluster: str = Field("", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,62})?$")
+    #: replicas of a shard that must hold an insert before it returns (0: the
+    #: first only). A cluster sets every replica: then whatever is read after a
+    #: write, from any replica, includes it (the counting agent's snapshots)
+    clickhouse_insert_quorum: int = Field(0, ge=0, le=9)
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     #: reporting timezone (contract section 2)
@@ -64,6 +82,15 @@ class CommonSettings(BaseSettings):
     @property
     def focus_area_list(self) -> tuple[str, ...]:
         return tuple(a.strip() for a in self.focus_areas.split(",") if a.strip())
+
+    @model_validator(mode="after")
+    def _insync_within_replication(self) -> CommonSettings:
+        if self.kafka_min_insync > self.kafka_replication:
+            raise ValueError(
+                f"RIBAO_KAFKA_MIN_INSYNC={self.kafka_min_insync} exceeds "
+                f"RIBAO_KAFKA_REPLICATION={self.kafka_replication}: no record could be acknowledged"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod

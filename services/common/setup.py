@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import islice
 
-from services.common.clickhouse import client, migrate
+from services.common.clickhouse import client, migrate, truncate
 from services.common.config import CommonSettings
 from services.common.registry import read_divisions
 from services.common.topics import ensure_dead_letter_topic, ensure_events_topic, ensure_subjects_topic
@@ -22,7 +22,7 @@ def load_registry(settings: CommonSettings, report: Report = print, force: bool 
     if have == (len(divisions), len(divisions)) and not force:
         report(f"registry: {len(divisions)} divisions already loaded")
         return 0
-    ch.execute("TRUNCATE TABLE divisions")
+    truncate(settings, ch, "divisions")
     rows = iter((d.code, d.name, d.level, d.parent, d.valid_from, d.valid_to) for d in divisions)
     loaded = 0
     while chunk := list(islice(rows, 100_000)):

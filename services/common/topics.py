@@ -14,8 +14,17 @@ TOPIC_CONFIG = {
     "retention.ms": "-1",
     "retention.bytes": "-1",
     "cleanup.policy": "delete",
-    "min.insync.replicas": "1",
 }
+
+
+def _record_config(settings: CommonSettings) -> dict[str, str]:
+    """A kept-forever topic's config: with replicas, a record is acknowledged
+    once `RIBAO_KAFKA_MIN_INSYNC` of them hold it, and an out-of-date replica
+    never becomes leader (no acknowledged record lost to an unclean election)."""
+    return TOPIC_CONFIG | {
+        "min.insync.replicas": str(settings.kafka_min_insync),
+        "unclean.leader.election.enable": "false",
+    }
 
 
 class TopicError(Exception):
@@ -23,16 +32,22 @@ class TopicError(Exception):
 
 
 def ensure_events_topic(
-    settings: CommonSettings, partitions: int = MIN_PARTITIONS, replication: int = 1
+    settings: CommonSettings, partitions: int = MIN_PARTITIONS, replication: int | None = None
 ) -> str:
-    """Creates the events topic if missing; checks an existing one. Returns what it did."""
+    """Creates the events topic if missing (`replication` default:
+    RIBAO_KAFKA_REPLICATION); checks an existing one. Returns what it did."""
+    replication = replication or settings.kafka_replication
     admin = KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
     )
     try:
         try:
             admin.create_topics(
-                [NewTopic(settings.events_topic, partitions, replication, topic_configs=TOPIC_CONFIG)]
+                [
+                    NewTopic(
+                        settings.events_topic, partitions, replication, topic_configs=_record_config(settings)
+                    )
+                ]
             )
             return f"created topic {settings.events_topic} ({partitions} partitions)"
         except TopicAlreadyExistsError:
@@ -56,14 +71,15 @@ def ensure_events_topic(
         admin.close()
 
 
-def ensure_dead_letter_topic(settings: CommonSettings, replication: int = 1) -> str:
+def ensure_dead_letter_topic(settings: CommonSettings, replication: int | None = None) -> str:
     """Creates the dead-letter topic if missing (one partition, kept forever)."""
+    replication = replication or settings.kafka_replication
     name = settings.dead_letter_topic_name
     admin = KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
     )
     try:
-        admin.create_topics([NewTopic(name, 1, replication, topic_configs=TOPIC_CONFIG)])
+        admin.create_topics([NewTopic(name, 1, replication, topic_configs=_record_config(settings))])
         return f"created topic {name} (dead letters)"
     except TopicAlreadyExistsError:
         return f"topic {name} exists (dead letters)"
@@ -72,19 +88,19 @@ def ensure_dead_letter_topic(settings: CommonSettings, replication: int = 1) -> 
 
 
 def ensure_subjects_topic(
-    settings: CommonSettings, partitions: int = MIN_PARTITIONS, replication: int = 1
+    settings: CommonSettings, partitions: int = MIN_PARTITIONS, replication: int | None = None
 ) -> str:
     """Creates the aggregator's internal topic of subjects to recount
     (services/aggregator/subjects.py) if missing. A work queue, not the
     record: it keeps a week."""
     name = settings.subjects_topic_name
+    replication = replication or settings.kafka_replication
+    config = _record_config(settings) | {"retention.ms": str(7 * 86_400_000)}
     admin = KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, client_id="ribao-setup", request_timeout_ms=30_000
     )
     try:
-        admin.create_topics(
-            [NewTopic(name, partitions, replication, topic_configs={"retention.ms": str(7 * 86_400_000)})]
-        )
+        admin.create_topics([NewTopic(name, partitions, replication, topic_configs=config)])
         return f"created topic {name} ({partitions} partitions, subjects to recount)"
     except TopicAlreadyExistsError:
         return f"topic {name} exists (subjects to recount)"
