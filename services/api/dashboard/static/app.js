@@ -391,7 +391,8 @@ function renderChildren() {
       const v = get(row, path);
       if (path === "jurisdiction.name") return el("td", {}, el("a", { href: link(row.jurisdiction.code), text: v }));
       if (path === "reporting.status") return el("td", { "data-figure": path, class: `status ${v}`, text: STATUS_NAMES[v] || v });
-      return el("td", { "data-figure": path.replace(/^figures\./, ""), class: typeof v === "number" ? "num" : "", text: fmt(v) });
+      if (!path.startsWith("figures.")) return el("td", { text: v });
+      return el("td", { "data-figure": path.slice("figures.".length), class: "num", text: fmt(v) });
     }))));
   if (!rows.length) table.tBodies[0].append(el("tr", {}, el("td", { colspan: String(CHILD_COLUMNS.length), class: "hint", text: "没有下级辖区。" })));
 }
