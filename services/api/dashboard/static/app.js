@@ -633,5 +633,8 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && live() && sessionStorage.getItem(TOKEN_KEY)) load(false);
 });
 
+// on a phone the full list of figures starts folded (the headline figures stay)
+if (window.matchMedia("(max-width: 600px)").matches) $("#all-figures").open = false;
+
 if (sessionStorage.getItem(TOKEN_KEY)) start();
 else showLogin();
