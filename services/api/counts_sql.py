@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.api.store import Queryable
-from services.common.counting import Measure, Model, set_path, window_buckets
-from services.common.figures import Figures, empty_figures
+from services.common.counting import Measure, Model, figures_of, window_buckets
+from services.common.figures import Figures
 
 HOUR_US = 3_600_000_000
 
@@ -47,8 +47,6 @@ FROM (
     WHERE code IN %(codes)s AND t > %(lo)s AND t <= %(hi)s AND bucket < %(e)s
 )
 GROUP BY code, counter"""
-
-_COLUMN = {Measure.IN_W: 0, Measure.BEFORE_END: 1, Measure.FIRST_IN_W: 2}
 
 
 def params(codes: Sequence[str], start_us: int, end_us: int, as_of_us: int) -> dict[str, Any]:
@@ -68,18 +66,15 @@ def figures(
     store: Queryable, model: Model, codes: Sequence[str], start_us: int, end_us: int, as_of_us: int
 ) -> dict[str, Figures]:
     """The section 4 figures of each code (12 digits) for W as of T."""
-    out = {c: empty_figures(model.areas) for c in codes}
     if not codes:
-        return out
-    sums: dict[tuple[str, int], tuple[int, int, int]] = {}
+        return {}
+    totals: dict[str, dict[tuple[int, Measure], int]] = {c: {} for c in codes}
     for code, counter, in_w, before_end, first_in_w in store.query(
         FIGURES_SQL, params(codes, start_us, end_us, as_of_us)
     ):
-        sums[(str(code).zfill(12), counter)] = (in_w, before_end, first_in_w)
-    ids = model.ids()
-    for code, f in out.items():
-        for r in model.readings:
-            found = sums.get((code, ids[r.counter]))
-            if found is not None:
-                set_path(f, r.path, int(found[_COLUMN[r.measure]]))
-    return out
+        found = totals.get(str(code).zfill(12))
+        if found is not None:
+            found[(counter, Measure.IN_W)] = in_w
+            found[(counter, Measure.BEFORE_END)] = before_end
+            found[(counter, Measure.FIRST_IN_W)] = first_in_w
+    return {code: figures_of(model, t) for code, t in totals.items()}

@@ -314,3 +314,28 @@ class Readiness(Strict):
     status: Literal["ready"]
     store: Literal["ok"]
     broker: Literal["ok"]
+
+
+# -- the series -----------------------------------------------------------------------------------------
+
+
+class SeriesDate(Strict):
+    date: Day
+    figures: dict[str, Any] = Field(
+        description="the figures asked for (`figures=`, default all), nested by dotted name as in the "
+        "daily report; beside each `.new` figure, `new_rolling7` and `new_rolling14`: the sums of its "
+        "values over the 7 and 14 dates ending on this one (dates before `from` included)"
+    )
+
+
+class SeriesReport(Strict):
+    """Section 4 figures for each date from `from` to `to`, as of one time."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    jurisdiction: Jurisdiction
+    from_: Day = Field(alias="from")
+    to: Day
+    cutoff: str = Field(pattern=r"^([01][0-9]|2[0-4]):00$")
+    as_of: DateTime
+    dates: list[SeriesDate]

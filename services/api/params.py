@@ -28,7 +28,7 @@ _UINT = re.compile(r"[0-9]{1,12}")
 _HOURS = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,6})?")
 
 
-def report_date(raw: str | None, today: date) -> date:
+def report_date(raw: str | None, today: date, parameter: str = "date") -> date:
     if raw is None:
         return today
     try:
@@ -36,9 +36,9 @@ def report_date(raw: str | None, today: date) -> date:
             raise ValueError
         day = date.fromisoformat(raw)
     except ValueError:
-        raise BadParameter("date", "must be a date YYYY-MM-DD") from None
+        raise BadParameter(parameter, "must be a date YYYY-MM-DD") from None
     if not EARLIEST <= day <= LATEST:
-        raise BadParameter("date", f"must be from {EARLIEST} to {LATEST}")
+        raise BadParameter(parameter, f"must be from {EARLIEST} to {LATEST}")
     return day
 
 
@@ -156,19 +156,25 @@ class ReportQuery:
     deadline: datetime
 
 
+def _not_future(
+    window: Window, day: date, parameter: str, today: date, zone: ZoneInfo, now: datetime
+) -> None:
+    if window.start > now:
+        # with cutoff 24:00: any date after today; with an earlier cutoff,
+        # tomorrow's window opens today at the cutoff, and is live from then
+        raise BadParameter(
+            parameter,
+            f"{day} is in the future: its window starts {window.start.isoformat()} "
+            f"(today is {today} in {zone.key})",
+        )
+
+
 def report_query(raw: RawReportQuery, zone: ZoneInfo, default_grace: float, now: datetime) -> ReportQuery:
     today = now.astimezone(zone).date()
     day = report_date(raw.date, today)
     hour = cutoff(raw.cutoff)
     window = report_window(day, hour, zone)
-    if window.start > now:
-        # with cutoff 24:00: any date after today; with an earlier cutoff,
-        # tomorrow's window opens today at the cutoff, and is live from then
-        raise BadParameter(
-            "date",
-            f"{day} is in the future: its window starts {window.start.isoformat()} "
-            f"(today is {today} in {zone.key})",
-        )
+    _not_future(window, day, "date", today, zone, now)
     grace = grace_hours(raw.grace_hours, default_grace)
     return ReportQuery(
         code=jurisdiction(raw.jurisdiction),
@@ -178,3 +184,47 @@ def report_query(raw: RawReportQuery, zone: ZoneInfo, default_grace: float, now:
         window=window,
         deadline=window.end + timedelta(hours=grace),
     )
+
+
+#: the most dates a series answers (contract section 6), and those it shows by default
+MAX_SERIES_DATES, DEFAULT_SERIES_DATES = 366, 30
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    """A series' parameters, parsed: dates `first` to `last` (inclusive)."""
+
+    code: str
+    first: date
+    last: date
+    cutoff_hour: int
+    as_of: datetime
+
+    def dates(self, before: int = 0) -> list[date]:
+        """The series' dates, after the `before` dates that precede `first`."""
+        days = (self.last - self.first).days + 1 + before
+        return [self.first + timedelta(days=i - before) for i in range(days)]
+
+
+def series_query(
+    code: str,
+    raw_from: str | None,
+    raw_to: str | None,
+    raw_cutoff: str | None,
+    raw_as_of: str | None,
+    zone: ZoneInfo,
+    now: datetime,
+) -> SeriesQuery:
+    """`to` defaults to today, `from` to the 30 dates ending on `to`."""
+    today = now.astimezone(zone).date()
+    last = report_date(raw_to, today, "to")
+    hour = cutoff(raw_cutoff)
+    _not_future(report_window(last, hour, zone), last, "to", today, zone, now)
+    default_first = max(EARLIEST, last - timedelta(days=DEFAULT_SERIES_DATES - 1))
+    first = report_date(raw_from, default_first, "from")
+    if first > last:
+        raise BadParameter("from", f"{first} is after to ({last})")
+    count = (last - first).days + 1
+    if count > MAX_SERIES_DATES:
+        raise BadParameter("from", f"{count} dates from {first} to {last}: at most {MAX_SERIES_DATES}")
+    return SeriesQuery(jurisdiction(code), first, last, hour, as_of(raw_as_of, now))

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from schemas import codes
-from services.api import models, queries
+from services.api import divisions, models
 from services.api.daily import MISSING, DailyQuery, Reporting, Scope
+from services.api.divisions import Division
 from services.api.params import ReportQuery
-from services.api.queries import Division
 from services.api.state import ApiState
 from services.common.figures import Figures, flatten
 from services.common.windows import format_cutoff
@@ -33,16 +33,16 @@ def jurisdiction(division: Division) -> models.Jurisdiction:
     return models.Jurisdiction(code=division.code, name=division.name, level=division.level)
 
 
-def header(division: Division, req: ReportQuery, zone: Any) -> dict[str, Any]:
-    """The fields of `models.ReportHeader` for a report on `division`."""
+def header(division: Division, req: ReportQuery, zone: Any) -> models.ReportHeader:
+    """What every report on `division` says first."""
     window = req.window
-    return {
-        "jurisdiction": jurisdiction(division),
-        "date": req.day.isoformat(),
-        "cutoff": format_cutoff(req.cutoff_hour),
-        "as_of": iso(req.as_of.astimezone(zone)),
-        "window": models.Window(start=iso(window.start), end=iso(window.end)),
-    }
+    return models.ReportHeader(
+        jurisdiction=jurisdiction(division),
+        date=req.day.isoformat(),
+        cutoff=format_cutoff(req.cutoff_hour),
+        as_of=iso(req.as_of.astimezone(zone)),
+        window=models.Window(start=iso(window.start), end=iso(window.end)),
+    )
 
 
 def _reporting(r: Reporting, deadline: datetime, zone: Any) -> models.Reporting:
@@ -56,12 +56,12 @@ def _reporting(r: Reporting, deadline: datetime, zone: Any) -> models.Reporting:
 
 def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.DailyReport:
     zone = state.settings.zone
-    division = queries.division(state.store, req.code)
+    division = divisions.division(state.store, req.code)
     window, deadline = req.window, req.deadline
     query = DailyQuery(state.store, state.settings.focus_area_list)
     day = req.day.isoformat()
     whole = Scope.whole(req.code)
-    kids = queries.children(state.store, req.code) if children else []
+    kids = divisions.children(state.store, req.code) if children else []
     digits = len(codes.significant(kids[0].code)) if kids else 0
     per_child = None
     if kids:
@@ -69,13 +69,13 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.Dai
     figures, reporting = query.run(whole, window, req.as_of, day, deadline)
     key = codes.significant(req.code)
     empty = DailyQuery.empty(state.settings.focus_area_list)
-    own = {
-        **header(division, req, zone),
-        "figures": models.Figures.model_validate(figures.get(key, empty)),
-        "reporting": _reporting(reporting.get(key, MISSING), deadline, zone),
-    }
+    own = models.DailyReport(
+        **dict(header(division, req, zone)),
+        figures=models.Figures.model_validate(figures.get(key, empty)),
+        reporting=_reporting(reporting.get(key, MISSING), deadline, zone),
+    )
     if not children:
-        return models.DailyReport(**own)
+        return own
     rows: list[models.DailyRow] = []
     if per_child is not None:
         child_figures, child_reporting = per_child.result()
@@ -88,7 +88,7 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.Dai
                     reporting=_reporting(child_reporting.get(k, MISSING), deadline, zone),
                 )
             )
-    return models.DailyReportWithChildren(**own, children=rows)
+    return models.DailyReportWithChildren(**dict(own), children=rows)
 
 
 def _flat(figures: Figures) -> dict[str, int]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from services.api.config import ApiSettings
 from services.api.replay_pool import ReplayPool
 from services.api.store import ReadStore
+from services.common.clock import WallClock
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
 
 
 @dataclass
@@ -14,3 +21,5 @@ class ApiState:
     settings: ApiSettings
     store: ReadStore
     replay_pool: ReplayPool
+    #: "now" for every report (default date, default and latest as_of)
+    clock: Clock = field(default_factory=WallClock)

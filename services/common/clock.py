@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schemas.records import from_micros
 
@@ -41,3 +41,11 @@ class RecordClock:
 
     def now(self) -> datetime:
         return from_micros(self.now_us())
+
+
+class WallClock:
+    """What time it is now (UTC): the API's `now`, for `date` defaults and
+    `as_of`. Services hold one in their state, so a test can set another."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -27,8 +27,9 @@ A figure for (J, W, as of T) is the sum of the deltas of J's cells with
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -211,11 +212,31 @@ def read_figures(
         for m in measures:
             if counts(m, bucket, gap, s, e):
                 totals[(counter, m)] += delta
+    return figures_of(model, totals)
+
+
+def figures_of(model: Model, totals: Mapping[tuple[int, Measure], int]) -> Figures:
+    """The figures that read these sums ((counter id, measure) -> sum; 0 where
+    absent): the one place a figure is read from its counter, for the daily
+    report, the series and the reference of both."""
     figures = empty_figures(model.areas)
-    ids = model.ids()
-    for r in model.readings:
-        set_path(figures, r.path, totals.get((ids[r.counter], r.measure), 0))
+    for parents, leaf, key in _plan(model):
+        node = figures
+        for part in parents:
+            node = node[part]
+        node[leaf] = int(totals.get(key, 0))
     return figures
+
+
+@functools.cache
+def _plan(model: Model) -> tuple[tuple[tuple[str, ...], str, tuple[int, Measure]], ...]:
+    """Each reading as (its path's parents, its leaf, the sum it reads), worked out once."""
+    ids = model.ids()
+    out = []
+    for r in model.readings:
+        *parents, leaf = r.path.split(".")
+        out.append((tuple(parents), leaf, (ids[r.counter], r.measure)))
+    return tuple(out)
 
 
 def set_path(figures: Figures, path: str, value: int) -> None:

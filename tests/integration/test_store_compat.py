@@ -28,7 +28,7 @@ from services.aggregator.counting_store import (
 )
 from services.aggregator.fold import TopicPosition, fold, id_key, superseded
 from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARGETS_SQL
-from services.api import queries
+from services.api import divisions
 from services.api.daily import DailyQuery, Scope
 from services.api.zero import zero_report
 from services.common import reference
@@ -441,10 +441,10 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
     nonzero = [f for *_, d, figs, _ in old for f in figs.values() if f["checkpoints"]["people_checked"]]
     assert nonzero, "the cases exercise the figures"
     for engine in (server, current):
-        assert engine.execute(queries.DIVISION, {"code": "340826103000"}) == [
+        assert engine.execute(divisions.DIVISION, {"code": "340826103000"}) == [
             ("340826103000", "许岭镇", "town", "340826000000")
         ]
-        assert [r[0] for r in engine.execute(queries.CHILDREN, {"code": "340826103000"})] == [
+        assert [r[0] for r in engine.execute(divisions.CHILDREN, {"code": "340826103000"})] == [
             "340826103001",
             "340826103002",
         ]

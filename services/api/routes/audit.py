@@ -7,38 +7,34 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import ORJSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from schemas import codes
-from services.api import models, params, queries
+from services.api import divisions, models, params
 from services.api.dead_letters import dead_letters
+from services.api.deps import Auditor, AuditorReport, State
 from services.api.openapi import AUTHENTICATED, errors, ok
-from services.api.params import RawReportQuery
+from services.api.params import ReportQuery
 from services.api.replay import Replay, archived_events, replay
 from services.api.report import header
 from services.api.routes.documented import UINT, documented
-from services.api.routes.query import auditor_params
 from services.api.state import ApiState
-from services.common.access import Forbidden, require
-from services.common.clock import RecordClock
-from services.common.credentials import Credential
+from services.common.access import Forbidden
 
 router = APIRouter()
-_clock = RecordClock()
 
 
-def _run(state: ApiState, query: RawReportQuery) -> tuple[models.ReplayHead, Replay, Any]:
+def _run(state: ApiState, q: ReportQuery) -> tuple[models.ReplayHead, Replay, Any]:
     zone = state.settings.zone
-    q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
     code, day, as_of, window = q.code, q.day, q.as_of, q.window
-    division = queries.division(state.store, code)
+    division = divisions.division(state.store, code)
     result = replay(
         state.store, state.settings.focus_area_list, code, day, window, as_of, q.deadline, state.replay_pool
     )
     head = models.ReplayHead(
-        **header(division, q, zone),
+        **dict(header(division, q, zone)),
         total_events=result.total_events,
         figures=models.Figures.model_validate(result.replayed),
         served_figures=models.Figures.model_validate(result.served),
@@ -73,8 +69,8 @@ def _run(state: ApiState, query: RawReportQuery) -> tuple[models.ReplayHead, Rep
     },
 )
 async def get_replay(
-    request: Request,
-    query: RawReportQuery = Depends(auditor_params),
+    state: State,
+    query: AuditorReport,
     limit: str | None = Query(
         None,
         description="events per page, 1..10000 (default 1000; json only)",
@@ -89,7 +85,6 @@ async def get_replay(
         json_schema_extra=documented(enum=["json", "ndjson"]),
     ),
 ) -> Response:
-    state: ApiState = request.app.state.api
     format = params.output_format(format, ("json", "ndjson"))
     page = params.bounded_int(limit, "limit", 1000, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
@@ -123,8 +118,8 @@ async def get_replay(
     },
 )
 async def get_dead_letters(
-    request: Request,
-    cred: Credential = Depends(require("auditor")),
+    state: State,
+    cred: Auditor,
     limit: str | None = Query(
         None,
         description="dead letters per page, 1..10000 (default 100)",
@@ -140,7 +135,6 @@ async def get_dead_letters(
             "dead letters belong to no jurisdiction: they need an auditor with the national scope",
             [{"credential": cred.name, "scope": codes.significant(cred.scope)}],
         )
-    state: ApiState = request.app.state.api
     page = params.bounded_int(limit, "limit", 100, 1, 10_000)
     skip = params.bounded_int(offset, "offset", 0, 0, 10**9)
     total, items = await run_in_threadpool(dead_letters, state.store, page, skip)

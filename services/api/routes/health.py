@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import socket
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api import models
+from services.api.deps import State
 from services.api.errors import StoreUnavailable
 from services.api.openapi import errors, ok
-from services.api.state import ApiState
 from services.common.http import error_response
 
 router = APIRouter()
@@ -38,8 +38,7 @@ async def healthz() -> ORJSONResponse:
     response_model=None,
     responses={**ok(models.Readiness, "broker and store reachable"), **errors(503)},
 )
-async def readyz(request: Request) -> ORJSONResponse:
-    state: ApiState = request.app.state.api
+async def readyz(state: State) -> ORJSONResponse:
     try:
         await run_in_threadpool(state.store.query, "SELECT 1")
         store = "ok"

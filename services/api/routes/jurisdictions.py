@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import ORJSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.api import models, params, queries
+from services.api import divisions, models, params
+from services.api.deps import AnyRole, State
 from services.api.openapi import AUTHENTICATED, errors, ok
 from services.api.report import jurisdiction
 from services.api.routes.documented import CODE, documented
 from services.api.state import ApiState
-from services.common.access import require
-from services.common.credentials import Credential
 
 router = APIRouter()
 
 
 def describe(state: ApiState, raw: str) -> models.JurisdictionDetail:
     code = params.jurisdiction(raw)
-    division = queries.division(state.store, code)
-    kids = queries.children(state.store, code)
+    division = divisions.division(state.store, code)
+    kids = divisions.children(state.store, code)
     return models.JurisdictionDetail(
         code=division.code,
         name=division.name,
@@ -39,11 +38,10 @@ def describe(state: ApiState, raw: str) -> models.JurisdictionDetail:
     },
 )
 async def get_jurisdiction(
-    request: Request,
+    state: State,
+    _cred: AnyRole,
     code: str = Path(description="division code", json_schema_extra=documented(pattern=CODE)),
-    _cred: Credential = Depends(require("reporter", "viewer", "auditor")),
 ) -> Response:
     """Any credential may read the registry (it holds no figures)."""
-    state: ApiState = request.app.state.api
     answer = await run_in_threadpool(describe, state, code)
     return ORJSONResponse(answer.model_dump(mode="json"))

@@ -1,24 +1,21 @@
-"""GET /v1/reports/daily (日报告)."""
+"""GET /v1/reports/daily (日报告) and GET /v1/reports/series."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from schemas import codes
-from services.api import models, params, queries
+from services.api import divisions, models, params, series
+from services.api.deps import State, ViewerReport, ViewerSeries
 from services.api.openapi import AUTHENTICATED, errors, ok
-from services.api.params import RawReportQuery
 from services.api.report import build_daily, to_csv
 from services.api.routes.documented import documented
-from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.text_report import render
-from services.common.clock import RecordClock
 
 router = APIRouter()
-_clock = RecordClock()
 FORMATS = ("json", "csv", "text")
 
 
@@ -26,7 +23,7 @@ def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for area in areas:
         try:
-            out[area] = queries.division(state.store, codes.normalize(area)).name
+            out[area] = divisions.division(state.store, codes.normalize(area)).name
         except Exception:  # an area missing from a deployment's registry keeps its code
             out[area] = area
     return out
@@ -48,16 +45,14 @@ def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
     },
 )
 async def get_daily(
-    request: Request,
-    raw: RawReportQuery = Depends(viewer_params),
+    state: State,
+    req: ViewerReport,
     children: bool = Query(False, description="add one row per child jurisdiction"),
     format: str | None = Query(
         None, description="json (default), csv or text", json_schema_extra=documented(enum=list(FORMATS))
     ),
 ) -> Response:
-    state: ApiState = request.app.state.api
     format = params.output_format(format, FORMATS)
-    req = params.report_query(raw, state.settings.zone, state.settings.grace_hours, _clock.now())
     report = (await run_in_threadpool(build_daily, state, req, children)).model_dump(mode="json")
     if format == "csv":
         return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
@@ -65,3 +60,38 @@ async def get_daily(
         names = await run_in_threadpool(_area_names, state, state.settings.focus_area_list)
         return PlainTextResponse(render(report, names))
     return ORJSONResponse(report)
+
+
+SERIES_FORMATS = ("json", "csv")
+
+
+@router.get(
+    "/v1/reports/series",
+    response_model=None,
+    responses={
+        **ok(
+            models.SeriesReport,
+            "section 4 figures for each date from `from` to `to` (at most 366), with rolling sums",
+            {"text/csv": "format=csv: a row per date; a column per dotted figure name"},
+        ),
+        **errors(*AUTHENTICATED, 403, 404),
+    },
+)
+async def get_series(
+    state: State,
+    req: ViewerSeries,
+    figures: str | None = Query(
+        None,
+        description="comma-separated dotted figure names or groups (default: all), e.g. "
+        "screened.new,cases.confirmed",
+        json_schema_extra=documented(pattern=r"^[a-z0-9_.]+(,[a-z0-9_.]+)*$"),
+    ),
+    format: str | None = Query(
+        None, description="json (default) or csv", json_schema_extra=documented(enum=list(SERIES_FORMATS))
+    ),
+) -> Response:
+    format = params.output_format(format, SERIES_FORMATS)
+    report = await run_in_threadpool(series.build_series, state, req, figures)
+    if format == "csv":
+        return PlainTextResponse(series.to_csv(report), media_type="text/csv; charset=utf-8")
+    return ORJSONResponse(series.as_json(report))

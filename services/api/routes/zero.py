@@ -5,39 +5,36 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.api import models, params, queries
+from services.api import divisions, models, params
+from services.api.deps import State, ViewerReport
 from services.api.openapi import AUTHENTICATED, errors, ok
-from services.api.params import RawReportQuery
+from services.api.params import ReportQuery
 from services.api.report import header, iso
 from services.api.routes.documented import UINT, documented
-from services.api.routes.query import viewer_params
 from services.api.state import ApiState
 from services.api.zero import STATUSES, zero_report
-from services.common.clock import RecordClock
 
 router = APIRouter()
-_clock = RecordClock()
 
 
-def build_zero(state: ApiState, query: RawReportQuery, raw: dict[str, str | None]) -> models.ZeroReport:
+def build_zero(state: ApiState, q: ReportQuery, raw: dict[str, str | None]) -> models.ZeroReport:
     zone = state.settings.zone
-    q = params.report_query(query, zone, state.settings.grace_hours, _clock.now())
     code, day, as_of = q.code, q.day, q.as_of
     level = params.unit_level(raw["unit_level"], state.settings.reporting_level, code)
     wanted = params.statuses(raw["status"], STATUSES)
     limit = params.bounded_int(raw["limit"], "limit", 100, 1, 10_000)
     offset = params.bounded_int(raw["offset"], "offset", 0, 0, 10**9)
-    division = queries.division(state.store, code)
+    division = divisions.division(state.store, code)
     window, deadline = q.window, q.deadline
     summary = zero_report(state.store, code, level, day, window, deadline, as_of, wanted, limit, offset)
     submitted = summary.counts["reported"] + summary.counts["zero_reported"]
     expected = summary.expected
     return models.ZeroReport(
-        **header(division, q, zone),
+        **dict(header(division, q, zone)),
         deadline=iso(deadline),
         unit_level=level,
         expected=expected,
@@ -140,8 +137,8 @@ FORMATS = ("json", "csv")
     },
 )
 async def get_zero(
-    request: Request,
-    query: RawReportQuery = Depends(viewer_params),
+    state: State,
+    query: ViewerReport,
     unit_level: str | None = Query(
         None,
         description="province, city, county, town or village",
@@ -162,7 +159,6 @@ async def get_zero(
         None, description="json (default) or csv", json_schema_extra=documented(enum=list(FORMATS))
     ),
 ) -> Response:
-    state: ApiState = request.app.state.api
     format = params.output_format(format, FORMATS)
     raw = {"unit_level": unit_level, "status": status, "limit": limit, "offset": offset}
     report = await run_in_threadpool(build_zero, state, query, raw)
