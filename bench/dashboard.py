@@ -36,7 +36,10 @@ _MEASURE = """() => {
     .filter((r) => /\\.(m?js|css)(\\?|$)/.test(r.name))
     .map((r) => ({url: r.name, transfer: r.transferSize, encoded: r.encodedBodySize,
                   decoded: r.decodedBodySize}));
+  const daily = performance.getEntriesByType('resource').find((r) => r.name.includes('/v1/reports/daily?'));
   return {fcp: paint ? paint.startTime : null, figures: mark('ribao:figures'), curve: mark('ribao:curve'),
+          daily: daily ? [daily.startTime, daily.responseEnd] : null,
+          html_in: nav ? nav.responseEnd : null,
           html: nav ? nav.encodedBodySize : null, assets};
 }"""
 
@@ -47,6 +50,10 @@ class Run:
     figures_ms: float | None
     curve_ms: float | None
     html_bytes: int | None
+    #: when the page asked for the daily report, and when its answer had arrived (ms)
+    daily_request_ms: list[float] | None = None
+    #: when the HTML had arrived (ms)
+    html_in_ms: float | None = None
     assets: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -92,7 +99,9 @@ def measure(url: str, token: str, jurisdiction: str, runs: int, chromium: str) -
                     )
                 page.wait_for_load_state("networkidle")
                 m = page.evaluate(_MEASURE)
-                out.append(Run(m["fcp"], m["figures"], m["curve"], m["html"], m["assets"]))
+                out.append(
+                    Run(m["fcp"], m["figures"], m["curve"], m["html"], m["daily"], m["html_in"], m["assets"])
+                )
                 context.close()
         finally:
             browser.close()
@@ -114,6 +123,9 @@ def summary(runs: list[Run]) -> dict[str, Any]:
         "first_contentful_paint_ms": stat([r.fcp_ms for r in runs]),
         "figures_drawn_ms": stat([r.figures_ms for r in runs]),
         "curve_drawn_ms": stat([r.curve_ms for r in runs]),
+        "html_in_ms": stat([r.html_in_ms for r in runs]),
+        "daily_request_sent_ms": stat([r.daily_request_ms[0] if r.daily_request_ms else None for r in runs]),
+        "daily_answer_in_ms": stat([r.daily_request_ms[1] if r.daily_request_ms else None for r in runs]),
         "html_bytes": first.html_bytes,
         "js_bytes": {"transfer": sum(a["transfer"] for a in js), "decoded": sum(a["decoded"] for a in js)},
         "css_bytes": {"transfer": sum(a["transfer"] for a in css), "decoded": sum(a["decoded"] for a in css)},
@@ -130,7 +142,8 @@ def main(argv: list[str]) -> None:
     runs = measure(args.url, args.token, args.jurisdiction, args.runs, args.chromium)
     each = [asdict(r) for r in runs]
     result = summary(runs) | {"url": args.url, "jurisdiction": args.jurisdiction, "each": each}
-    for key in ("first_contentful_paint_ms", "figures_drawn_ms", "curve_drawn_ms"):
+    timings = ("html_in_ms", "daily_request_sent_ms", "daily_answer_in_ms")
+    for key in ("first_contentful_paint_ms", "figures_drawn_ms", "curve_drawn_ms", *timings):
         print(f"{key:28} median {result[key]['median']} ms, max {result[key]['max']} ms")
     for kind in ("js_bytes", "css_bytes"):
         got = result[kind]

@@ -1,7 +1,7 @@
 // The dashboard (contract section 8): one ES module over the API's own
-// endpoints. The daily report is read first; every other view (零报告, curve,
-// text, downloads) is read as of the daily report's as_of, so all views show
-// the same moment. State lives in the URL hash (#j=CODE&d=DATE&c=HH:00), the
+// endpoints. J's daily report is read first (without its children: the
+// quickest answer, drawn at once); every other view (children, 零报告, curve,
+// text, downloads) is read as of its as_of, so all views show the same moment. State lives in the URL hash (#j=CODE&d=DATE&c=HH:00), the
 // token in sessionStorage.
 
 const ZONE = document.body.dataset.timezone || "Asia/Shanghai";
@@ -95,7 +95,7 @@ const CURVE_FIGURES = [
 
 const state = {
   code: "000000000000", date: "", cutoff: "24:00", zeroOffset: 0,
-  sort: { key: "jurisdiction.code", dir: 1 }, daily: null, asOf: null,
+  sort: { key: "jurisdiction.code", dir: 1 }, daily: null, children: null, asOf: null,
   generation: 0, timer: null, names: new Map(), loaded: 0,
 };
 
@@ -288,10 +288,10 @@ async function load(fresh) {
   const gen = ++state.generation;
   const base = { jurisdiction: state.code, date: state.date, cutoff: state.cutoff };
   document.body.dataset.loading = "1";
-  if (fresh) clearViews();
+  if (fresh) { state.children = null; clearViews(); renderChildren(); }
   let daily;
   try {
-    daily = await api("/v1/reports/daily", { ...base, children: "true" });
+    daily = await api("/v1/reports/daily", base);
   } catch (err) {
     if (gen !== state.generation) return;
     fail(err);
@@ -308,6 +308,7 @@ async function load(fresh) {
   performance.mark("ribao:figures");
   const pinned = { ...base, as_of: asOf };
   const views = [
+    api("/v1/reports/daily", { ...pinned, children: "true" }).then((c) => gen === state.generation && renderChildren(c)),
     api("/v1/reports/zero", { ...pinned, limit: PAGE_SIZE, offset: state.zeroOffset }).then((z) => gen === state.generation && renderZero(z)),
     loadCurve(pinned, gen),
     api("/v1/reports/daily", { ...pinned, format: "text" }, "text").then((t) => gen === state.generation && renderText(t, asOf)),
@@ -350,12 +351,10 @@ function showAsOf(view, asOf) {
 function renderDaily(d) {
   const j = d.jurisdiction;
   state.names.set(j.code, j.name);
-  for (const c of d.children || []) state.names.set(c.jurisdiction.code, c.jurisdiction.name);
   document.title = `${j.name} · 疫情防控日报告`;
   $("#j-name").textContent = `${j.name}（${d.date}，截至${d.cutoff === "24:00" ? "24时" : d.cutoff.slice(0, 2) + "时"}）`;
   $("#figures").dataset.code = j.code;
   showAsOf("daily", d.as_of);
-  showAsOf("children", d.as_of);
   const r = d.reporting;
   $("#reporting").textContent = `本级报告状态：${STATUS_NAMES[r.status] || r.status}` +
     (r.submitted_at ? `，提交于 ${showTime(r.submitted_at)}` : "") + `；截止 ${showTime(r.deadline)}` +
@@ -368,11 +367,16 @@ function renderDaily(d) {
       el("tbody", {}, ...rows.map(([path, label]) =>
         el("tr", {}, el("th", { scope: "row", text: label }),
           el("td", { "data-figure": path, text: fmt(get(d.figures, path)) })))))));
-  renderChildren();
 }
 
-function renderChildren() {
-  const rows = [...(state.daily?.children || [])];
+/** The children table of a daily answer with `children=true` (none: redraw, e.g. sorted). */
+function renderChildren(answer) {
+  if (answer) {
+    state.children = answer.children;
+    for (const c of answer.children) state.names.set(c.jurisdiction.code, c.jurisdiction.name);
+    showAsOf("children", answer.as_of);
+  }
+  const rows = [...(state.children || [])];
   const { key, dir } = state.sort;
   rows.sort((a, b) => {
     const x = get(a, key), y = get(b, key);
@@ -394,7 +398,8 @@ function renderChildren() {
       if (!path.startsWith("figures.")) return el("td", { text: v });
       return el("td", { "data-figure": path.slice("figures.".length), class: "num", text: fmt(v) });
     }))));
-  if (!rows.length) table.tBodies[0].append(el("tr", {}, el("td", { colspan: String(CHILD_COLUMNS.length), class: "hint", text: "没有下级辖区。" })));
+  const empty = state.children === null ? "加载中……" : "没有下级辖区。";
+  if (!rows.length) table.tBodies[0].append(el("tr", {}, el("td", { colspan: String(CHILD_COLUMNS.length), class: "hint", text: empty })));
 }
 
 function sortBy(th) {
