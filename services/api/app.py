@@ -17,6 +17,7 @@ from services.api.errors import ApiError, BadParameter, StoreUnavailable, Unknow
 from services.api.metrics import install_pipeline_collector
 from services.api.replay_pool import ReplayPool
 from services.api.routes import audit, health, jurisdictions, reports, zero
+from services.api.search import SearchIndex
 from services.api.state import ApiState
 from services.api.store import ReadStore
 from services.common.access import install_access
@@ -60,9 +61,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # read the credentials now, so a store outage right after start-up
         # still finds them cached (if the store is down now, the first request retries)
         await run_in_threadpool(app.state.access.authenticator.ready)
+        app.state.api.search.start()
         try:
             yield
         finally:
+            app.state.api.search.stop()
             app.state.api.replay_pool.close()
 
     # /docs is the dashboard's (Swagger UI served by the API itself); no ReDoc (it would load from a CDN)
@@ -74,7 +77,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.api = ApiState(settings, ReadStore(settings), ReplayPool(settings.replay_workers))
+    store = ReadStore(settings)
+    app.state.api = ApiState(settings, store, ReplayPool(settings.replay_workers), SearchIndex(store))
     install_error_handlers(app)
     install_access(app, settings)
     app.add_exception_handler(ApiError, _api_error)

@@ -289,6 +289,24 @@ class JurisdictionDetail(Strict):
     children: list[Jurisdiction]
 
 
+class SearchResult(Strict):
+    code: Code
+    name: str
+    level: Level
+    ancestors: list[Jurisdiction] = Field(
+        description="from the province down to the parent (安徽省 / 淮北市 / 濉溪县 / …); none for a province"
+    )
+
+
+class SearchAnswer(Strict):
+    q: str
+    results: list[SearchResult] = Field(
+        description="at most `limit`, within the caller's scope: exact matches (name or code) first, then "
+        "names starting with q, then names containing it (or codes starting with q); by level, then code"
+    )
+    more: bool = Field(description="more divisions match than are listed")
+
+
 class DeadLetter(Strict):
     partition: int
     offset: int

@@ -110,17 +110,12 @@ def statuses(raw: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-#: formats asked for that are not built yet (contract section 6: daily and zero)
-NOT_YET = {"xlsx": "xlsx is not available yet"}
-
-
 def output_format(raw: str | None, allowed: tuple[str, ...]) -> str:
     """A report's `format`: one of `allowed` (the first is the default)."""
     if raw is None:
         return allowed[0]
     if raw not in allowed:
-        why = f"{NOT_YET[raw]}; " if raw in NOT_YET else ""
-        raise BadParameter("format", f"{why}must be one of {', '.join(allowed)}")
+        raise BadParameter("format", f"must be one of {', '.join(allowed)}")
     return raw
 
 

@@ -216,7 +216,7 @@ def test_every_report_names_its_bad_parameters(pipeline: Pipeline) -> None:
         refused(p, path, "jurisdiction", date="2020-01-28")
         refused(p, path, "as_of", jurisdiction=code, date="2020-01-28", as_of=future)
         refused(p, path, "date", jurisdiction=code, date=tomorrow)
-        assert "not available yet" in refused(p, path, "format", jurisdiction=code, format="xlsx")
+        assert "must be one of json" in refused(p, path, "format", jurisdiction=code, format="pdf")
         message = refused(p, path, "grace_hours", jurisdiction=code, date="2020-01-28", grace_hours="-1")
         assert "non-negative" in message and "168" in message, message
     refused(p, "/v1/reports/zero", "format", jurisdiction=code, date="2020-01-28", format="text")

@@ -7,7 +7,7 @@ from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from schemas import codes
-from services.api import divisions, models, params, series
+from services.api import divisions, models, params, series, xlsx
 from services.api.deps import State, ViewerReport, ViewerSeries
 from services.api.openapi import AUTHENTICATED, errors, ok
 from services.api.report import build_daily, to_csv
@@ -16,7 +16,7 @@ from services.api.state import ApiState
 from services.api.text_report import render
 
 router = APIRouter()
-FORMATS = ("json", "csv", "text")
+FORMATS = ("json", "csv", "text", "xlsx")
 
 
 def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
@@ -29,6 +29,11 @@ def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _attachment(kind: str, report: models.ReportHeader) -> dict[str, str]:
+    name = f"ribao-{kind}-{report.jurisdiction.code}-{report.date}.xlsx"
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
 @router.get(
     "/v1/reports/daily",
     response_model=None,
@@ -39,6 +44,8 @@ def _area_names(state: ApiState, areas: tuple[str, ...]) -> dict[str, str]:
             {
                 "text/csv": "format=csv: a row for J, then one per child; a column per dotted figure name",
                 "text/plain": "format=text: a short Chinese report (截至…)",
+                xlsx.MEDIA_TYPE: "format=xlsx: the parameters, then Chinese headings over the dotted "
+                "names, a row for J, then one per child",
             },
         ),
         **errors(*AUTHENTICATED, 403, 404),
@@ -49,11 +56,18 @@ async def get_daily(
     req: ViewerReport,
     children: bool = Query(False, description="add one row per child jurisdiction"),
     format: str | None = Query(
-        None, description="json (default), csv or text", json_schema_extra=documented(enum=list(FORMATS))
+        None,
+        description="json (default), csv, text or xlsx",
+        json_schema_extra=documented(enum=list(FORMATS)),
     ),
 ) -> Response:
     format = params.output_format(format, FORMATS)
-    report = (await run_in_threadpool(build_daily, state, req, children)).model_dump(mode="json")
+    built = await run_in_threadpool(build_daily, state, req, children)
+    if format == "xlsx":
+        names = await run_in_threadpool(_area_names, state, state.settings.focus_area_list)
+        book = xlsx.daily(built, names)
+        return Response(book, media_type=xlsx.MEDIA_TYPE, headers=_attachment("daily", built))
+    report = built.model_dump(mode="json")
     if format == "csv":
         return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
     if format == "text":

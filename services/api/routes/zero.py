@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.api import divisions, models, params
+from services.api import divisions, models, params, xlsx
 from services.api.deps import State, ViewerReport
 from services.api.openapi import AUTHENTICATED, errors, ok
 from services.api.params import ReportQuery
@@ -121,7 +121,7 @@ def to_csv(report: models.ZeroReport) -> str:
     return out.getvalue()
 
 
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "xlsx")
 
 
 @router.get(
@@ -131,7 +131,10 @@ FORMATS = ("json", "csv")
         **ok(
             models.ZeroReport,
             "section 5: counts, completeness, timeliness and one page of the units listed",
-            {"text/csv": "format=csv: the parameters and counts, an empty line, then the units listed"},
+            {
+                "text/csv": "format=csv: the parameters and counts, an empty line, then the units listed",
+                xlsx.MEDIA_TYPE: "format=xlsx: the parameters and counts, then the units listed",
+            },
         ),
         **errors(*AUTHENTICATED, 403, 404),
     },
@@ -156,7 +159,7 @@ async def get_zero(
         None, description="units to skip (default 0)", json_schema_extra=documented(pattern=UINT)
     ),
     format: str | None = Query(
-        None, description="json (default) or csv", json_schema_extra=documented(enum=list(FORMATS))
+        None, description="json (default), csv or xlsx", json_schema_extra=documented(enum=list(FORMATS))
     ),
 ) -> Response:
     format = params.output_format(format, FORMATS)
@@ -164,4 +167,8 @@ async def get_zero(
     report = await run_in_threadpool(build_zero, state, query, raw)
     if format == "csv":
         return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
+    if format == "xlsx":
+        name = f"ribao-zero-{report.jurisdiction.code}-{report.date}.xlsx"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(xlsx.zero(report), media_type=xlsx.MEDIA_TYPE, headers=headers)
     return ORJSONResponse(report.model_dump(mode="json"))
