@@ -169,7 +169,7 @@ async function api(path, query = {}, as = "json") {
     throw new ApiError(res.status, body, res.headers.get("retry-after"));
   }
   if (as === "text") return res.text();
-  if (as === "blob") return { blob: await res.blob(), disposition: res.headers.get("content-disposition") || "" };
+  if (as === "blob") return res.blob();
   return res.json();
 }
 
@@ -570,7 +570,7 @@ document.addEventListener("click", async (ev) => {
   else query.limit = 10000;
   button.disabled = true;
   try {
-    const { blob } = await api(`/v1/reports/${report}`, query, "blob");
+    const blob = await api(`/v1/reports/${report}`, query, "blob");
     const name = `${report === "daily" ? "日报告" : "零报告"}_${state.names.get(state.code) || state.code}_${state.date}.${format}`;
     const a = el("a", { href: URL.createObjectURL(blob), download: name });
     document.body.append(a);
@@ -589,8 +589,7 @@ document.addEventListener("click", async (ev) => {
 let searchTimer = null;
 
 function ancestry(item) {
-  const a = item.ancestors || item.path || [];
-  return a.map((x) => (typeof x === "string" ? x : x.name)).join(" › ");
+  return item.ancestors.map((a) => a.name).join(" › ");
 }
 
 async function search(q) {
@@ -599,13 +598,14 @@ async function search(q) {
   try {
     const ans = await api("/v1/jurisdictions", { q });
     if ($("#search").value.trim() !== q) return;
-    const items = Array.isArray(ans) ? ans : ans.results || ans.jurisdictions || ans.items || [];
-    list.replaceChildren(...items.slice(0, 20).map((it) => {
+    const items = ans.results;
+    list.replaceChildren(...items.map((it) => {
       state.names.set(it.code, it.name);
       return el("li", {}, el("a", { href: link(it.code), "data-code": it.code },
         el("strong", { text: it.name }), el("span", { class: "hint", text: ` ${ancestry(it)} ${it.code}` })));
     }));
     if (!items.length) list.append(el("li", { class: "hint", text: `没有找到与“${q}”匹配的辖区。` }));
+    if (ans.more) list.append(el("li", { class: "hint", text: "还有更多结果，请输入更完整的名称或代码。" }));
     list.hidden = false;
   } catch (err) {
     fail(err);
