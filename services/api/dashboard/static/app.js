@@ -38,40 +38,34 @@ const HEADLINE = [
   ["cases.confirmed.new", "新增确诊"], ["cases.confirmed.cumulative", "累计确诊"], ["venues.closed.current", "关停场所"],
 ];
 
+/** Section 4 as tables: [title, column headings, rows of [label, ...dotted names]]; a row
+ * with fewer names than columns spans the rest. */
 function figureGroups(figures) {
-  const origin = Object.keys(figures.screened.by_origin || {}).flatMap((area) => [
-    [`screened.by_origin.${area}.new`, `来自${areaName(area)} 当日新增`],
-    [`screened.by_origin.${area}.cumulative`, `来自${areaName(area)} 累计`],
-  ]);
+  const pair = (label, path) => [label, `${path}.new`, `${path}.cumulative`];
   return [
-    ["排查登记", [
-      ["screened.new", "当日新增"], ["screened.cumulative", "累计"],
-      ...Object.entries(CATEGORIES).flatMap(([c, name]) => [
-        [`screened.by_category.${c}.new`, `${name} 当日新增`], [`screened.by_category.${c}.cumulative`, `${name} 累计`],
-      ]),
-      ...origin,
+    ["排查登记", ["当日新增", "累计"], [
+      pair("合计", "screened"),
+      ...Object.entries(CATEGORIES).map(([c, name]) => pair(name, `screened.by_category.${c}`)),
+      ...Object.keys(figures.screened.by_origin || {}).map((a) => pair(`来自${areaName(a)}`, `screened.by_origin.${a}`)),
     ]],
-    ["随访与隔离", [
-      ["symptomatic.new", "新增有症状"],
-      ...Object.entries(MODES).map(([m, name]) => [`isolation.started.${m}`, `新增隔离 ${name}`]),
-      ["isolation.ended.total", "解除隔离"],
-      ...Object.entries(MODES).map(([m, name]) => [`isolation.current.${m}`, `现有隔离 ${name}`]),
-      ["isolation.overdue", "超期未解除"],
+    ["隔离医学观察", ["当日新增", "现有"], [
+      ...Object.entries(MODES).map(([m, name]) => [name, `isolation.started.${m}`, `isolation.current.${m}`]),
+      ["当日解除隔离", "isolation.ended.total"],
+      ["超期未解除", "isolation.overdue"],
     ]],
-    ["病例", [
-      ["cases.suspected.current", "现有疑似"],
-      ["cases.confirmed.new", "新增确诊"], ["cases.confirmed.cumulative", "累计确诊"],
-      ["cases.recovered.new", "新增治愈"], ["cases.recovered.cumulative", "累计治愈"],
-      ["cases.deceased.new", "新增死亡"], ["cases.deceased.cumulative", "累计死亡"],
-      ["cases.excluded.new", "新增排除"],
+    ["病例", ["当日新增", "累计"], [
+      pair("确诊", "cases.confirmed"), pair("治愈", "cases.recovered"), pair("死亡", "cases.deceased"),
+      ["现有疑似", "cases.suspected.current"],
+      ["当日排除", "cases.excluded.new"],
+      ["随访发现症状（当日）", "symptomatic.new"],
     ]],
-    ["场所", [
-      ["venues.closed.new", "新增关停"], ["venues.reopened.new", "恢复营业"], ["venues.closed.current", "关停中"],
-      ...Object.entries(VENUE_TYPES).map(([t, name]) => [`venues.closed_by_type.${t}`, `关停中 ${name}`]),
+    ["场所", ["数量"], [
+      ["当日新增关停", "venues.closed.new"], ["当日恢复营业", "venues.reopened.new"], ["关停中", "venues.closed.current"],
+      ...Object.entries(VENUE_TYPES).map(([t, name]) => [`关停中：${name}`, `venues.closed_by_type.${t}`]),
     ]],
-    ["卡口", [
-      ["checkpoints.people_checked", "检查人数"], ["checkpoints.vehicles_checked", "检查车辆"],
-      ["checkpoints.fevers_found", "发现发热"], ["checkpoints.turned_back", "劝返"],
+    ["卡口（当日）", ["数量"], [
+      ["检查人数", "checkpoints.people_checked"], ["检查车辆", "checkpoints.vehicles_checked"],
+      ["发现发热", "checkpoints.fevers_found"], ["劝返", "checkpoints.turned_back"],
     ]],
   ];
 }
@@ -362,11 +356,14 @@ function renderDaily(d) {
   $("#headline").replaceChildren(...HEADLINE.map(([path, label]) =>
     el("div", { class: "stat" }, el("span", { class: "label", text: label }),
       el("strong", { "data-figure": path, text: fmt(get(d.figures, path)) }))));
-  $("#figure-groups").replaceChildren(...figureGroups(d.figures).map(([title, rows]) =>
+  $("#figure-groups").replaceChildren(...figureGroups(d.figures).map(([title, columns, rows]) =>
     el("table", { class: "group" }, el("caption", { text: title }),
-      el("tbody", {}, ...rows.map(([path, label]) =>
-        el("tr", {}, el("th", { scope: "row", text: label }),
-          el("td", { "data-figure": path, text: fmt(get(d.figures, path)) })))))));
+      el("thead", {}, el("tr", {}, el("td"), ...columns.map((c) => el("th", { scope: "col", text: c })))),
+      el("tbody", {}, ...rows.map(([label, ...paths]) =>
+        el("tr", {}, el("th", { scope: "row", text: label }), ...paths.map((path, i) => {
+          const span = i === paths.length - 1 ? columns.length - i : 1;
+          return el("td", { "data-figure": path, colspan: String(span), text: fmt(get(d.figures, path)) });
+        })))))));
 }
 
 /** The children table of a daily answer with `children=true` (none: redraw, e.g. sorted). */
