@@ -74,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=5, help="page loads, each with an empty cache")
     p.add_argument("--chromium", default=os.environ.get("RIBAO_CHROMIUM") or shutil.which("chromium"))
     p.add_argument("--out", type=Path, help="results file (JSON)")
+    p.add_argument("--note", help="a remark for the results, e.g. what else ran on the machine")
     return p
 
 
@@ -139,12 +140,22 @@ def main(argv: list[str]) -> None:
         sys.exit("no token: pass --token, set RIBAO_BENCH_TOKEN, or start the dev stack (deploy/up.sh)")
     if not args.chromium:
         sys.exit("chromium not found: apt-get install chromium, or pass --chromium / set RIBAO_CHROMIUM")
+    load_before = os.getloadavg()[0]
     runs = measure(args.url, args.token, args.jurisdiction, args.runs, args.chromium)
+    load = {"before": round(load_before, 1), "after": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}
     each = [asdict(r) for r in runs]
-    result = summary(runs) | {"url": args.url, "jurisdiction": args.jurisdiction, "each": each}
+    result = summary(runs) | {
+        "url": args.url,
+        "jurisdiction": args.jurisdiction,
+        "load_average_1m": load,
+        "note": args.note,
+        "each": each,
+    }
     timings = ("html_in_ms", "daily_request_sent_ms", "daily_answer_in_ms")
     for key in ("first_contentful_paint_ms", "figures_drawn_ms", "curve_drawn_ms", *timings):
         print(f"{key:28} median {result[key]['median']} ms, max {result[key]['max']} ms")
+    before, after, cores = load["before"], load["after"], load["cores"]
+    print(f"{'load average, 1 min':28} {before} before, {after} after ({cores} cores)")
     for kind in ("js_bytes", "css_bytes"):
         got = result[kind]
         print(f"{kind:28} {got['transfer']:,} B over the wire, {got['decoded']:,} B decoded")
