@@ -21,6 +21,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
+from services.children import free_port
 from services.common.config import REPO_DIR
 from services.common.figures import flatten
 from tests.integration.harness import Pipeline, poll
@@ -415,6 +416,23 @@ def test_a_bad_token_and_an_unknown_code_are_sentences(
     page.fill("#search", "431299")  # typed: a county code that is not in the registry
     page.press("#search", "Enter")
     page.wait_for_selector("#error:has-text('没有代码为 431299000000 的辖区')")
+
+
+def test_an_unavailable_store_is_a_sentence_and_retried(
+    browser: Browser, seeded: Pipeline, viewer: str, tabs: list[Tab], tmp_path: Path
+) -> None:
+    dead = seeded.variant(tmp_path, RIBAO_CLICKHOUSE_PORT=str(free_port()))  # a store that does not answer
+    dead.start("api", f"{dead.api_url}/healthz")
+    try:
+        t = Tab(browser, dead.api_url, WIDE, viewer)
+        tabs.append(t)
+        page = t.open(f"#j={TOWN}", "?refresh=1")
+        page.wait_for_selector("#error:has-text('数据存储暂时不可用')")
+        assert "{" not in page.inner_text("#error")
+        with page.expect_request(lambda r: "/v1/reports/daily" in r.url):  # retried on its own
+            pass
+    finally:
+        dead.stop("api")
 
 
 def test_search_by_name_leads_to_the_jurisdiction(
