@@ -61,7 +61,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # read the credentials now, so a store outage right after start-up
         # still finds them cached (if the store is down now, the first request retries)
         await run_in_threadpool(app.state.access.authenticator.ready)
-        app.state.api.search.start()
         try:
             yield
         finally:

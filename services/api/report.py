@@ -15,7 +15,7 @@ from services.api.daily import MISSING, DailyQuery, Reporting, Scope
 from services.api.divisions import Division
 from services.api.params import ReportQuery
 from services.api.state import ApiState
-from services.common.figures import Figures, flatten
+from services.common.figures import flatten
 from services.common.windows import format_cutoff
 
 #: runs a report's children query beside its own (ClickHouse 18.16 spends most
@@ -91,14 +91,12 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.Dai
     return models.DailyReportWithChildren(**dict(own), children=rows)
 
 
-def _flat(figures: Figures) -> dict[str, int]:
-    return dict(flatten(figures))
-
-
-def to_csv(report: dict[str, Any]) -> str:
+def to_csv(report: models.DailyReport) -> str:
     """One row for the jurisdiction, then one per child; a column per figure."""
-    rows = [report, *report.get("children", [])]
-    names = list(_flat(report["figures"]))
+    rows: list[models.DailyReport | models.DailyRow] = [report]
+    if isinstance(report, models.DailyReportWithChildren):
+        rows += report.children
+    names = [n for n, _ in flatten(report.figures.model_dump())]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -116,19 +114,19 @@ def to_csv(report: dict[str, Any]) -> str:
         ]
     )
     for row in rows:
-        j, r = row["jurisdiction"], row["reporting"]
-        flat = _flat(row["figures"])
+        j, r = row.jurisdiction, row.reporting
+        flat = dict(flatten(row.figures.model_dump()))
         writer.writerow(
             [
-                j["code"],
-                j["name"],
-                j["level"],
-                report["date"],
-                report["cutoff"],
-                report["as_of"],
-                r["status"],
-                r["submitted_at"] or "",
-                r["deadline"],
+                j.code,
+                j.name,
+                j.level,
+                report.date,
+                report.cutoff,
+                report.as_of,
+                r.status,
+                r.submitted_at or "",
+                r.deadline,
                 *(flat[n] for n in names),
             ]
         )

@@ -185,8 +185,9 @@ class DivisionIndex:
 
 
 class SearchIndex:
-    """The index of the registry in `divisions`: built in the background at
-    start-up, rebuilt when the registry changes (checked every `refresh_s`)."""
+    """The index of the registry in `divisions`: built in the background from
+    the first registry request on (the dashboard's first drill-down, before
+    anyone types), rebuilt when the registry changes (checked every `refresh_s`)."""
 
     def __init__(self, store: Queryable, refresh_s: float = 60.0) -> None:
         self._store = store
@@ -194,12 +195,19 @@ class SearchIndex:
         self._index: DivisionIndex | None = None
         self._fingerprint: tuple[int, int] | None = None
         self._ready = threading.Event()
+        #: set once a build was tried (a search need not wait longer: the store is down)
+        self._tried = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
-        self._thread.start()
+        """Starts building (once): at the first registry request, so a service
+        that is never asked to search never spends the seconds it takes."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+                self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -210,6 +218,7 @@ class SearchIndex:
                 self.refresh()
             except Exception as exc:  # the store is down: keep what we have, retry
                 log.warning("search index: cannot read the registry (%s)", type(exc).__name__)
+            self._tried.set()
             self._stop.wait(self._refresh_s if self._ready.is_set() else 2.0)
 
     def refresh(self) -> None:
@@ -225,6 +234,8 @@ class SearchIndex:
         log.info("search index: %d divisions in %.1f s", index.size, time.perf_counter() - started)
 
     def get(self, timeout: float) -> DivisionIndex | None:
-        """The index, waiting up to `timeout` seconds for the first build."""
-        self._ready.wait(timeout)
+        """The index, waiting up to `timeout` seconds for the first build
+        (None if it failed: the store did not answer)."""
+        self.start()
+        self._tried.wait(timeout)
         return self._index

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,18 +53,29 @@ def with_rolling(values: Sequence[dict[str, int]], selected: Sequence[str], skip
     """The selected figures of each date after the first `skip` (nested by
     dotted name), each `.new` figure followed by its rolling sums over the
     dates up to it (those before `from` included)."""
+    # running totals of each `.new` figure: a rolling sum is a difference of two
+    prefix = {
+        n: list(itertools.accumulate((v[n] for v in values), initial=0))
+        for n in selected
+        if n.endswith(".new")
+    }
+    paths = [(n, *n.rsplit(".", 1)) for n in selected]
     out = []
     for d in range(skip, len(values)):
         nested: Figures = {}
-        for name in selected:
-            *parents, leaf = name.split(".")
-            node = nested
-            for part in parents:
-                node = node.setdefault(part, {})
+        groups: dict[str, Figures] = {}
+        for name, group, leaf in paths:
+            node = groups.get(group)
+            if node is None:
+                node = nested
+                for part in group.split("."):
+                    node = node.setdefault(part, {})
+                groups[group] = node
             node[leaf] = values[d][name]
             if leaf == "new":
+                sums = prefix[name]
                 for span in ROLLING:
-                    node[f"new_rolling{span}"] = sum(v[name] for v in values[max(0, d - span + 1) : d + 1])
+                    node[f"new_rolling{span}"] = sums[d + 1] - sums[max(0, d + 1 - span)]
         out.append(nested)
     return out
 
@@ -76,10 +88,9 @@ def build_series(state: ApiState, q: SeriesQuery, raw_figures: str | None) -> mo
     days = q.dates(BEFORE)
     windows = [report_window(d, q.cutoff_hour, zone) for d in days]
     starts = [to_micros(w.start) for w in windows]
-    per_date = series_sql.figures(
+    values = series_sql.figures(
         state.store, Model(tuple(areas)), q.code, starts, to_micros(windows[-1].end), to_micros(q.as_of)
     )
-    values = [dict(flatten(f)) for f in per_date]
     return models.SeriesReport.model_validate(
         {
             "jurisdiction": jurisdiction(division),

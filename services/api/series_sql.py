@@ -15,7 +15,8 @@ and the query returns, per (counter, d):
 BEFORE_END of W_d is the running sum of `in_w` over indices 0..d: every delta
 with bucket < end of W_d, counted once. So the three measures of every
 date, hence every figure, are the daily report's own sums (docs/design.md,
-"The counting model"), read by the same `counting.figures_of`. The rows
+"The counting model"), read by the same readings (`counting.values_of`, the flat form of
+`figures_of`). The rows
 returned are at most (counters x (n + 1)), whatever J's size.
 """
 
@@ -28,8 +29,7 @@ from typing import Any
 
 from services.api import counts_sql
 from services.api.store import Queryable
-from services.common.counting import BUCKET_US, Measure, Model, figures_of
-from services.common.figures import Figures
+from services.common.counting import BUCKET_US, Measure, Model, values_of
 
 _SERIES_SQL = """
 SELECT counter, idx, sum(delta) AS in_w,
@@ -73,9 +73,9 @@ def sql(p: dict[str, Any]) -> str:
     return EVEN_SQL if p["hours"] else UNEVEN_SQL
 
 
-def fold(rows: Sequence[tuple[int, int, int, int]], model: Model, windows: int) -> list[Figures]:
-    """The figures of each window from the query's (counter, d, in_w,
-    first_in_w) rows: pure, and the whole of the series' arithmetic."""
+def fold(rows: Sequence[tuple[int, int, int, int]], model: Model, windows: int) -> list[dict[str, int]]:
+    """The figures of each window, by dotted name, from the query's (counter,
+    d, in_w, first_in_w) rows: pure, and the whole of the series' arithmetic."""
     in_w: dict[int, dict[int, int]] = defaultdict(dict)
     first: dict[int, dict[int, int]] = defaultdict(dict)
     for counter, d, sum_in, sum_first in rows:
@@ -92,14 +92,14 @@ def fold(rows: Sequence[tuple[int, int, int, int]], model: Model, windows: int) 
             totals[(counter, Measure.FIRST_IN_W)] = value
         for counter, value in running.items():
             totals[(counter, Measure.BEFORE_END)] = value
-        out.append(figures_of(model, totals))
+        out.append(values_of(model, totals))
     return out
 
 
 def figures(
     store: Queryable, model: Model, code: str, starts_us: Sequence[int], end_us: int, as_of_us: int
-) -> list[Figures]:
-    """The section 4 figures of `code` (12 digits) for each window, as of T."""
+) -> list[dict[str, int]]:
+    """The section 4 figures of `code` (12 digits) for each window, as of T, by dotted name."""
     p = params(code, starts_us, end_us, as_of_us)
     rows = store.query(sql(p), p)
     return fold([(int(c), int(d), int(i), int(f)) for c, d, i, f in rows], model, len(starts_us))

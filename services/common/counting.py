@@ -228,6 +228,16 @@ def figures_of(model: Model, totals: Mapping[tuple[int, Measure], int]) -> Figur
     return figures
 
 
+def values_of(model: Model, totals: Mapping[tuple[int, Measure], int]) -> dict[str, int]:
+    """The same figures flat, by dotted name (the series' form)."""
+    return {path: int(totals.get(key, 0)) for path, key in _flat_plan(model)}
+
+
+@functools.cache
+def _flat_plan(model: Model) -> tuple[tuple[str, tuple[int, Measure]], ...]:
+    return tuple((".".join((*parents, leaf)), key) for parents, leaf, key in _plan(model))
+
+
 @functools.cache
 def _plan(model: Model) -> tuple[tuple[tuple[str, ...], str, tuple[int, Measure]], ...]:
     """Each reading as (its path's parents, its leaf, the sum it reads), worked out once."""

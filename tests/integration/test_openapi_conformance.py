@@ -37,6 +37,7 @@ DAY = "2020-01-28"
 DAILY, ZERO, REPLAY = "GET /v1/reports/daily", "GET /v1/reports/zero", "GET /v1/audit/replay"
 DEAD, JURISDICTION = "GET /v1/audit/dead-letters", "GET /v1/jurisdictions/{code}"
 HEALTH, READY = "GET /healthz", "GET /readyz"
+SERIES, SEARCH = "GET /v1/reports/series", "GET /v1/jurisdictions"
 #: a well-formed request per operation (reports on a county with data of other tests)
 GOOD: dict[str, dict[str, Any]] = {
     DAILY: {"query": {"jurisdiction": "341823", "date": DAY}},
@@ -44,6 +45,8 @@ GOOD: dict[str, dict[str, Any]] = {
     REPLAY: {"query": {"jurisdiction": "341825100002", "date": DAY}},
     DEAD: {},
     JURISDICTION: {"path_parameters": {"code": "341823"}},
+    SERIES: {"query": {"jurisdiction": "341823", "from": "2020-01-27", "to": DAY}},
+    SEARCH: {"query": {"q": "许岭"}},
     HEALTH: {},
     READY: {},
 }
@@ -86,23 +89,27 @@ def written(ops: dict[str, Any], p: Pipeline, seen: Seen) -> None:
     viewer = p.headers(p.credential("conformance-viewer", "viewer", "341823"))
     for label, good in GOOD.items():
         assert call(ops[label], url, admin, seen, **good) == 200, label
-    for label in (DAILY, ZERO, REPLAY, DEAD, JURISDICTION):
+    for label in (DAILY, ZERO, REPLAY, DEAD, JURISDICTION, SERIES, SEARCH):
         assert call(ops[label], url, {}, seen, **GOOD[label]) == 401, label
-    for label in (DAILY, ZERO, REPLAY):
+    for label in (DAILY, ZERO, REPLAY, SERIES):
         q = GOOD[label]["query"]
         assert call(ops[label], url, viewer, seen, query=q | {"jurisdiction": "341824"}) == 403, label
         assert call(ops[label], url, admin, seen, query=q | {"jurisdiction": "340899"}) == 404, label
-        assert call(ops[label], url, admin, seen, query=q | {"format": "xlsx"}) == 400, label
+        assert call(ops[label], url, admin, seen, query=q | {"format": "pdf"}) == 400, label
         assert call(ops[label], url, admin, seen, query={"date": DAY}) == 400, label
+    assert call(ops[SEARCH], url, admin, seen, query={"q": "许岭", "limit": "0"}) == 400
     assert call(ops[DEAD], url, viewer, seen) == 403
     assert call(ops[DEAD], url, admin, seen, query={"limit": "0"}) == 400
     assert call(ops[JURISDICTION], url, admin, seen, path_parameters={"code": "340899"}) == 404
     assert call(ops[JURISDICTION], url, admin, seen, path_parameters={"code": "3408231"}) == 400
     # every other answer: the other formats, and the children's rows
     daily = GOOD[DAILY]["query"]
-    for query in (daily | {"children": "true"}, daily | {"format": "csv"}, daily | {"format": "text"}):
-        assert call(ops[DAILY], url, admin, seen, query=query) == 200, query
-    assert call(ops[ZERO], url, admin, seen, query=GOOD[ZERO]["query"] | {"format": "csv"}) == 200
+    for fmt in ("csv", "text", "xlsx"):
+        assert call(ops[DAILY], url, admin, seen, query=daily | {"format": fmt}) == 200, fmt
+    assert call(ops[DAILY], url, admin, seen, query=daily | {"children": "true"}) == 200
+    for fmt in ("csv", "xlsx"):
+        assert call(ops[ZERO], url, admin, seen, query=GOOD[ZERO]["query"] | {"format": fmt}) == 200, fmt
+    assert call(ops[SERIES], url, admin, seen, query=GOOD[SERIES]["query"] | {"format": "csv"}) == 200
     assert call(ops[REPLAY], url, admin, seen, query=GOOD[REPLAY]["query"] | {"format": "ndjson"}) == 200
 
 
@@ -122,7 +129,7 @@ def test_every_answer_is_the_documented_one(pipeline: Pipeline, tmp_path: Path) 
     limited = p.variant(tmp_path / "limited", RIBAO_RATE_LIMIT="2/minute")
     limited.start("api", f"{limited.api_url}/readyz")
     try:
-        for n, label in enumerate((DAILY, ZERO, REPLAY, DEAD, JURISDICTION)):
+        for n, label in enumerate((DAILY, ZERO, REPLAY, DEAD, JURISDICTION, SERIES, SEARCH)):
             token = p.credential(f"conformance-limited-{n}", "admin", "all")
             statuses = [
                 call(ops[label], limited.api_url, p.headers(token), seen, **GOOD[label]) for _ in range(3)
@@ -138,7 +145,8 @@ def test_every_answer_is_the_documented_one(pipeline: Pipeline, tmp_path: Path) 
     try:
         poll(lambda: _health(dead.api_url), lambda s: s == 200, timeout=60, what="API up without a store")
         conformance = CHECKS[1:]  # a 5xx here is the point
-        for label in (DAILY, ZERO, REPLAY, DEAD, JURISDICTION, READY):
+        # (the search waits for its index, then answers 503)
+        for label in (DAILY, ZERO, REPLAY, DEAD, JURISDICTION, SERIES, SEARCH, READY):
             assert call(ops[label], dead.api_url, p.headers(), seen, conformance, **GOOD[label]) == 503, label
     finally:
         dead.stop("api")

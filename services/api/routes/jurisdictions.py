@@ -18,6 +18,7 @@ router = APIRouter()
 
 
 def describe(state: ApiState, raw: str) -> models.JurisdictionDetail:
+    state.search.start()  # a picker that drills down may search next
     code = params.jurisdiction(raw)
     division = divisions.division(state.store, code)
     kids = divisions.children(state.store, code)

@@ -67,9 +67,9 @@ async def get_daily(
         names = await run_in_threadpool(_area_names, state, state.settings.focus_area_list)
         book = xlsx.daily(built, names)
         return Response(book, media_type=xlsx.MEDIA_TYPE, headers=_attachment("daily", built))
-    report = built.model_dump(mode="json")
     if format == "csv":
-        return PlainTextResponse(to_csv(report), media_type="text/csv; charset=utf-8")
+        return PlainTextResponse(to_csv(built), media_type="text/csv; charset=utf-8")
+    report = built.model_dump(mode="json")
     if format == "text":
         names = await run_in_threadpool(_area_names, state, state.settings.focus_area_list)
         return PlainTextResponse(render(report, names))
