@@ -32,6 +32,7 @@ def test_the_page_names_the_reporting_zone_and_loads_only_its_own_files(client: 
     assert sources and all(s.startswith("/ui/") for s in sources), sources
     for src in sources:
         assert client.get(src).status_code == 200, src
+    assert client.get("/ui/index.html").status_code == 404  # only through / (with the zone)
 
 
 def test_no_file_of_the_page_names_an_outside_address() -> None:
@@ -57,6 +58,9 @@ def test_vendor_files_are_gzipped_and_confined_to_their_package(client: TestClie
     assert client.get("/ui/vendor/echarts/../package.json").status_code == 404
     assert client.get("/ui/vendor/echarts/%2e%2e/package.json").status_code == 404
     assert client.get("/ui/vendor/zrender/package.json").status_code == 404
+    # only the files the pages use: swagger-ui-dist's own page would load an example from outside
+    assert client.get("/ui/vendor/swagger-ui/index.html").status_code == 404
+    assert client.get("/ui/vendor/echarts/echarts.min.js").status_code == 404
 
 
 def test_missing_packages_name_the_variable(tmp_path: Path) -> None:

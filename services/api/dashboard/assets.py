@@ -12,18 +12,13 @@ from services.common.config import REPO_DIR
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-#: URL prefix -> folder under the npm packages' root: only these are served
-VENDOR = {
-    "echarts": Path("echarts/dist"),
-    "swagger-ui": Path("swagger-ui-dist"),
+#: URL prefix -> (folder under the npm packages' root, the only files served from it):
+#: nothing else of a package is reachable (swagger-ui-dist's own index.html would
+#: load an example document from outside)
+VENDOR: dict[str, tuple[Path, frozenset[str]]] = {
+    "echarts": (Path("echarts/dist"), frozenset({"echarts.common.min.js"})),
+    "swagger-ui": (Path("swagger-ui-dist"), frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})),
 }
-
-#: the files the page and /docs load from VENDOR (checked at start-up)
-REQUIRED = (
-    Path("echarts/dist/echarts.common.min.js"),
-    Path("swagger-ui-dist/swagger-ui-bundle.js"),
-    Path("swagger-ui-dist/swagger-ui.css"),
-)
 
 
 class AssetsMissing(RuntimeError):
@@ -37,14 +32,19 @@ class AssetSettings(BaseSettings):
     assets_dir: Path = REPO_DIR / "node_modules"
 
 
-def vendor_dirs(settings: AssetSettings | None = None) -> dict[str, Path]:
-    """URL prefix -> folder of each npm package served; raises AssetsMissing
-    naming the variable and the fix when a file the pages load is absent."""
+def vendor_dirs(settings: AssetSettings | None = None) -> dict[str, tuple[Path, frozenset[str]]]:
+    """URL prefix -> (folder, files served) of each npm package; raises
+    AssetsMissing naming the variable and the fix when one of those files is absent."""
     root = (settings or AssetSettings()).assets_dir
-    missing = [str(root / path) for path in REQUIRED if not (root / path).is_file()]
+    missing = [
+        str(root / folder / name)
+        for folder, names in VENDOR.values()
+        for name in sorted(names)
+        if not (root / folder / name).is_file()
+    ]
     if missing:
         raise AssetsMissing(
             f"RIBAO_ASSETS_DIR={root}: {', '.join(missing)} missing; "
             "run deploy/bootstrap.sh (npm ci) or point RIBAO_ASSETS_DIR at an installed node_modules"
         )
-    return {prefix: root / path for prefix, path in VENDOR.items()}
+    return {prefix: (root / folder, names) for prefix, (folder, names) in VENDOR.items()}
