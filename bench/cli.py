@@ -8,6 +8,7 @@ Not a test: nothing here asserts a time.
 
     .venv/bin/python -m bench run --quick      # < 5 minutes: smoke run
     .venv/bin/python -m bench run              # full: 10 M events, ~1 M through HTTP
+    .venv/bin/python -m bench dashboard        # the dashboard's first paint on the dev stack
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("dashboard", help="the dashboard's first paint (bench/dashboard.py)", add_help=False)
     run = sub.add_parser("run", help="run the benchmark")
     run.add_argument("--quick", action="store_true", help="a smoke run (40k events, short stages)")
     run.add_argument("--province", help="province code whose villages carry the load (default 37, 山东)")
@@ -54,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["dashboard"]:
+        from bench import dashboard
+
+        dashboard.main(given[1:])
+        return
     args = parser().parse_args(argv)
     opts = preset(args.quick).with_overrides(
         province=args.province,

@@ -490,6 +490,7 @@ def stack_up(
 stack up in {time.monotonic() - started:.0f}s
   ingest  http://{ingest_settings.ingest_host}:{ingest_settings.ingest_port}/v1/events
   api     http://{api_settings.api_host}:{api_settings.api_port}/v1/reports/daily?jurisdiction=340826103
+  dashboard http://{api_settings.api_host}:{api_settings.api_port}/  (docs: /docs)
   metrics http://{ingest_settings.ingest_host}:{ingest_settings.ingest_port}/metrics, \
 http://{api_settings.api_host}:{api_settings.api_port}/metrics, \
 http://{aggregator_settings.aggregator_metrics_host}:{metrics_port}/metrics{prometheus_line}

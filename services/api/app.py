@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api import openapi
 from services.api.config import ApiSettings
+from services.api.dashboard import routes as dashboard
 from services.api.errors import ApiError, BadParameter, StoreUnavailable, UnknownJurisdiction
 from services.api.metrics import install_pipeline_collector
 from services.api.replay_pool import ReplayPool
@@ -66,7 +67,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             app.state.api.search.stop()
             app.state.api.replay_pool.close()
 
-    app = FastAPI(title="ribao api", version="1", default_response_class=ORJSONResponse, lifespan=lifespan)
+    # /docs is the dashboard's (Swagger UI served by the API itself); no ReDoc (it would load from a CDN)
+    app = FastAPI(
+        title="ribao api",
+        version="1",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     store = ReadStore(settings)
     app.state.api = ApiState(settings, store, ReplayPool(settings.replay_workers), SearchIndex(store))
     install_error_handlers(app)
@@ -78,6 +87,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(jurisdictions.router)
     app.include_router(health.router)
+    dashboard.install(app, settings.timezone)
     install_metrics_route(app)
     install_pipeline_collector(settings)
     app.add_middleware(RequestObserver)
