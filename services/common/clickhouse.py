@@ -31,18 +31,15 @@ MIGRATIONS_PACKAGE = "services.common.migrations"
 #: reads the first live replica of each shard, in the cluster's order (not its
 #: own server's), and writes there too when it talks to a first replica (an
 #: 18.16 server writes its own shard's rows to itself; services/cluster/layout.py),
-#: so that what the counting agent wrote is what either agent reads back. No
-#: block is dropped for being identical to a recent one (ClickHouse's insert
-#: deduplication would drop two recounts' equal deltas). No insert quorum: on
-#: 18.16 two quorum inserts into one shard refuse each other, and a refusal
-#: between the ledger's views would file a recount's snapshot without its
-#: deltas (docs/design.md).
+#: so that what the counting agent wrote is what either agent reads back.
+#: Insert deduplication stays on: a retried recount's blocks are dropped where
+#: they went in before (migration 013). No insert quorum: on 18.16 two quorum
+#: inserts into one shard refuse each other (docs/design.md).
 CLUSTER_SETTINGS = {
     "distributed_product_mode": "global",
     "insert_distributed_sync": 1,
     "load_balancing": "in_order",
     "prefer_localhost_replica": 0,
-    "insert_deduplicate": 0,
 }
 
 

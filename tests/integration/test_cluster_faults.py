@@ -56,8 +56,8 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[cluster.ClusterServers]:
-    yield from cluster.servers()
+def servers(cluster_servers: cluster.ClusterServers) -> cluster.ClusterServers:
+    return cluster_servers
 
 
 @pytest.fixture(scope="module")
