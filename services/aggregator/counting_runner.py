@@ -57,8 +57,9 @@ class CountingRunner:
             current = extended(then, emitted, now, self._model, self._ids)
             if current is None:
                 current = history(now, self._model, self._ids)
-            out.add_deltas(difference(current, emitted), subject)
-            out.add_snapshot(subject, loaded.subjects[subject].seq + 1, now)
+            number = loaded.subjects[subject].seq + 1
+            out.add_deltas(difference(current, emitted), subject, number)
+            out.add_snapshot(subject, number, now)
         return out, changed
 
     def recount(self, subjects: Iterable[str]) -> RecountStats:

@@ -71,10 +71,11 @@ class Ledger:
     def rows(self) -> int:
         return len(self.columns[0])
 
-    def add_deltas(self, deltas: Deltas, name: str) -> None:
-        """One subject's deltas. They carry its name (the views drop it): on a
-        cluster the ledger is sharded by subject, so a subject's deltas and
-        snapshot reach one shard in one block."""
+    def add_deltas(self, deltas: Deltas, name: str, number: int) -> None:
+        """One subject's deltas. They carry its name and the sequence number of
+        the snapshot they lead to: on a cluster the ledger is sharded by
+        subject, so a subject's deltas and snapshot reach one shard in one
+        block, and the views file a hash of both with each delta (migration 013)."""
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = self.columns
         for (at, (c, n, b, g)), d in deltas.items():
             kind.append(0)
@@ -85,7 +86,7 @@ class Ledger:
             t.append(at)
             delta.append(d)
             subject.append(name)
-            seq.append(0)
+            seq.append(number)
             ids.append(_NONE)
             since.append(_NONE)
             until.append(_NONE)

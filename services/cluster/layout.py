@@ -117,10 +117,15 @@ class Layout:
 
     def clickhouse_for(self, i: int) -> tuple[ClickHouseNode, list[ClickHouseNode]]:
         """The server the i-th process of a service talks to first, and the
-        others to fail over to (each process starts on another server)."""
-        nodes = list(self.clickhouse)
-        first = nodes[i % len(nodes)]
-        return first, [n for n in nodes[i % len(nodes) + 1 :] + nodes[: i % len(nodes)]]
+        others to fail over to: the first replica of each shard, then the rest.
+        Reads and writes go to the first live replica of each shard (the
+        cluster's settings), and an 18.16 server writes its own shard's rows
+        to itself, so a process must start on a first replica to read back
+        what it wrote."""
+        firsts = [self.shard_nodes(s)[0] for s in self.shards]
+        first = firsts[i % len(firsts)]
+        rest = [n for n in firsts if n != first] + [n for n in self.clickhouse if n not in firsts]
+        return first, rest
 
     def service_env(self, i: int) -> dict[str, str]:
         """The settings a service process needs to reach the cluster."""
@@ -133,5 +138,4 @@ class Layout:
             "RIBAO_CLICKHOUSE_PORT": str(first.tcp_port),
             "RIBAO_CLICKHOUSE_ALT_HOSTS": ",".join(n.address for n in rest),
             "RIBAO_CLICKHOUSE_CLUSTER": self.cluster,
-            "RIBAO_CLICKHOUSE_INSERT_QUORUM": str(len(self.shard_nodes(self.shards[0]))),
         }

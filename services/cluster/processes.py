@@ -75,17 +75,22 @@ def _log(name: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs. A child of this process that exited is reaped
+    here (a zombie's /proc state is no guide: a JVM's main thread shows Z while
+    its other threads still run and hold its ports)."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child: its parent reaps it
+        done = 0
+    if done == pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie child of this process: dead
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return True
 
 
 def pid(name: str) -> int | None:

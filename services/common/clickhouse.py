@@ -27,24 +27,20 @@ MIGRATIONS_PACKAGE = "services.common.migrations"
 
 #: a cluster's query settings: a Distributed subquery in IN or JOIN is computed
 #: once over every shard (as on one server, never per shard); an insert into a
-#: Distributed table returns once every shard has its block; no block is
-#: dropped for being identical to a recent one (ClickHouse's insert
-#: deduplication would drop two recounts' equal deltas: retries are made safe
-#: by the snapshots and by Replacing merges instead, as on one server)
+#: Distributed table returns once every shard has its block; every process
+#: reads the first live replica of each shard, in the cluster's order (not its
+#: own server's), and writes there too when it talks to a first replica (an
+#: 18.16 server writes its own shard's rows to itself; services/cluster/layout.py),
+#: so that what the counting agent wrote is what either agent reads back.
+#: Insert deduplication stays on: a retried recount's blocks are dropped where
+#: they went in before (migration 013). No insert quorum: on 18.16 two quorum
+#: inserts into one shard refuse each other (docs/design.md).
 CLUSTER_SETTINGS = {
     "distributed_product_mode": "global",
     "insert_distributed_sync": 1,
-    "insert_deduplicate": 0,
+    "load_balancing": "in_order",
+    "prefer_localhost_replica": 0,
 }
-
-
-def _cluster_settings(settings: CommonSettings) -> dict[str, Any]:
-    if not settings.clickhouse_cluster:
-        return {}
-    quorum = settings.clickhouse_insert_quorum
-    return CLUSTER_SETTINGS | (
-        {"insert_quorum": quorum, "insert_quorum_timeout": 30_000} if quorum > 1 else {}
-    )
 
 
 def client(settings: CommonSettings, database: str | None = None, timeout_s: float = 60) -> Client:
@@ -54,7 +50,7 @@ def client(settings: CommonSettings, database: str | None = None, timeout_s: flo
     extra: dict[str, Any] = (
         {"alt_hosts": settings.clickhouse_alt_hosts} if settings.clickhouse_alt_hosts else {}
     )
-    on_cluster = _cluster_settings(settings)
+    on_cluster = CLUSTER_SETTINGS if settings.clickhouse_cluster else {}
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,

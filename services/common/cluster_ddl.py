@@ -48,6 +48,8 @@ SHARD_KEYS: dict[str, str | None] = {
     "counting_snapshots": "cityHash64(subject)",
 }
 
+#: materialized views (on every server, no Distributed layer)
+VIEWS = {"counts_mv", "counts_exact_mv", "counting_snapshots_mv", "counts_snapshots_mv"}
 LOCAL = "_local"
 
 
@@ -140,6 +142,8 @@ def rewrite(cluster: Cluster, statement: str) -> list[str]:
         ]
     if match := _DROP.match(sql):
         (table,) = match.groups()
+        if table in VIEWS:
+            return [f"DROP TABLE IF EXISTS {cluster.database}.{table} {cluster.on()}"]
         _key(table)
         return [
             f"DROP TABLE IF EXISTS {cluster.dist(table)} {cluster.on()}",

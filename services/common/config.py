@@ -44,10 +44,6 @@ class CommonSettings(BaseSettings):
     #: server. Set, migrations run ON CLUSTER with Replicated* tables sharded
     #: behind Distributed ones (services/common/cluster_ddl.py)
     clickhouse_cluster: str = Field("", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,62})?$")
-    #: replicas of a shard that must hold an insert before it returns (0: the
-    #: first only). A cluster sets every replica: then whatever is read after a
-    #: write, from any replica, includes it (the counting agent's snapshots)
-    clickhouse_insert_quorum: int = Field(0, ge=0, le=9)
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     #: reporting timezone (contract section 2)

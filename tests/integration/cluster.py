@@ -111,8 +111,12 @@ def start_services(p: Pipeline, lay: Layout, each: int = 2) -> dict[str, str]:
 
 
 def remove(p: Pipeline) -> None:
-    """Stops the pipeline's services; drops its database and topics."""
+    """Stops the pipeline's services; drops its database and topics (kept
+    with RIBAO_TEST_KEEP=1, to look into a failure)."""
     p.stop_all()
+    if os.environ.get("RIBAO_TEST_KEEP") == "1":
+        print(f"kept database {p.settings.clickhouse_database} and topic {p.settings.events_topic}")
+        return
     ch = client(p.settings, database="default")
     ch.execute(
         f"DROP DATABASE IF EXISTS {p.settings.clickhouse_database} ON CLUSTER {p.settings.clickhouse_cluster}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,15 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             p.settings.dead_letter_topic_name,
             p.settings.subjects_topic_name,
         )
+
+
+@pytest.fixture(scope="session")
+def cluster_servers() -> Iterator[Any]:
+    """The local cluster's servers (tests/integration/cluster.py), started once
+    for the session's cluster tests when they are not up, stopped at its end."""
+    from tests.integration.cluster import servers
+
+    yield from servers()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

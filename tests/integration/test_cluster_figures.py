@@ -34,8 +34,8 @@ RECORDS = 3000
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[cluster.ClusterServers]:
-    yield from cluster.servers()
+def servers(cluster_servers: cluster.ClusterServers) -> cluster.ClusterServers:
+    return cluster_servers
 
 
 @pytest.fixture(scope="module")
