@@ -2,12 +2,9 @@
 is written to a single-node pipeline (the shared stack) and to a pipeline on
 the local cluster (2 shards x 2 replicas, 2 aggregators sharing the topic's
 partitions, 2 API processes reading through different servers); every answer
-of the daily report (with children, several as_of), the zero-report view and
-the auditor's replay is the same on both, figure by figure, and the daily
-figures equal the reference implementation's.
-
-The series view (contract, `GET /v1/reports/series`) is not compared: this
-branch has no such route yet.
+of the daily report (with children, several as_of), the series, the
+zero-report view and the auditor's replay is the same on both, figure by
+figure, and the daily figures equal the reference implementation's.
 """
 
 from __future__ import annotations
@@ -126,6 +123,23 @@ def test_daily_figures_same_on_one_node_and_on_the_cluster(
             assert county["figures"] == want, (day, as_of)
     print(f"{compared} daily figures equal on one node and on the cluster")
     assert compared > 1000
+
+
+def test_series_same_on_one_node_and_on_the_cluster(
+    pair: tuple[Pipeline, Pipeline, dict[str, str], list[EventRecord]],
+) -> None:
+    single, clustered, urls, _records = pair
+    towns = sorted({v[:9] for v in villages_of(clustered, COUNTY)})[:2]
+    compared = 0
+    for n, as_of in enumerate(as_ofs()):
+        for code in (COUNTY, *towns):
+            params = {"jurisdiction": code, "from": DAYS[0], "to": DAYS[-1], "as_of": as_of.isoformat()}
+            one = answer(single.api_url, single, "/v1/reports/series", **params)
+            many = answer(urls[f"api-{n % 2 + 1}"], clustered, "/v1/reports/series", **params)
+            assert many == one, (code, as_of)
+            compared += sum(len(flat(d["figures"])) for d in one["dates"])
+    print(f"{compared} series figures equal on one node and on the cluster")
+    assert compared > 100
 
 
 def test_zero_report_view_same_on_one_node_and_on_the_cluster(
