@@ -50,15 +50,32 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     f = r["freshness"]
     assert f["achieved_events_per_s"] > 0 and f["probes_seen"] > 0 and f["freshness"]["p99_ms"] > 0
     views = {v["view"]: v for v in r["api"]["views"]}
-    daily = {"village daily", "county daily + children", "province daily", "national daily + children"}
+    daily = {
+        "village daily",
+        "county daily",
+        "county daily + children",
+        "province daily",
+        "national daily + children",
+    }
+    series = {f"{level} series (30 dates)" for level in ("village", "county", "province")}
     assert set(views) == {
         *daily,
         *(f"{v} as of an hour ago" for v in daily),
         "province zero report",
         "national zero report",
+        *series,
+        "search 许岭",
+        "search 石庙 (a province's viewer would see fewer)",
+        "search code prefix",
     }
     assert all(v["p50_ms"] > 0 and v["p99_ms"] > 0 for v in views.values())
     assert views["province daily"]["answer"]["screened.cumulative"] > 0
+    # a series ends on the report date: its last date is that day's daily report
+    for level in ("village", "county", "province"):
+        answer = views[f"{level} series (30 dates)"]["answer"]
+        assert answer["dates"] == 30
+        assert answer["screened.cumulative"] == views[f"{level} daily"]["answer"]["screened.cumulative"]
+    assert views["search code prefix"]["answer"]["results"] > 0
     assert r["replay"]["events"] > 0 and r["replay"]["seconds"] > 0
     assert r["replay"]["differences"] == 0
     during = r["replay"]["village_daily_during"]
