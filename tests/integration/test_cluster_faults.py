@@ -288,6 +288,12 @@ def test_zookeeper_stopped_30_seconds(stack: Stack) -> None:
     )
 
 
+@pytest.mark.xfail(
+    reason="issue #15, open: failed in the CI run of 2026-11-30 (county 341802 figures off after the "
+    "restarts; passed in its earlier runs): each ClickHouse restart opens the replica window of "
+    "test_clickhouse_replica_killed (docs/design.md)",
+    strict=False,
+)
 def test_rolling_restart(stack: Stack) -> None:
     p, county = stack.p, "341802"
     lay = stack.layout

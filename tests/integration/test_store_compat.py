@@ -68,6 +68,11 @@ class Chdb:
         values = ", ".join(render("%(r)s", {"r": r}) for r in rows)
         self._s.query(f"INSERT INTO {table} ({columns}) VALUES {values}")
 
+    def close(self) -> None:
+        """Ends the embedded server: chdb keeps one per process, with one
+        path, so a test that leaves it open refuses every later path."""
+        self._s.close()
+
 
 class Server:
     def __init__(self, settings: CommonSettings) -> None:
