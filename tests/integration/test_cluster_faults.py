@@ -251,6 +251,12 @@ def test_clickhouse_replica_killed(stack: Stack) -> None:
     )
 
 
+@pytest.mark.xfail(
+    reason="issue #15, open: failed in the second CI run of 2026-11-30 (county 341723's figures off "
+    "for 2026-11-26 after ZooKeeper came back), passed in the first; suspected the replica window "
+    "of test_clickhouse_replica_killed (docs/design.md)",
+    strict=False,
+)
 def test_zookeeper_stopped_30_seconds(stack: Stack) -> None:
     p, county = stack.p, "341723"
     group = p.env["RIBAO_AGGREGATOR_ID"]
