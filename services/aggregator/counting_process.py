@@ -86,7 +86,7 @@ class CountingProcess:
     def recount(self, subjects: Iterable[str]) -> RecountStats:
         pool = self._executor()
         try:
-            return pool.submit(_recount, sorted(set(subjects))).result()
+            return pool.submit(_recount, list(subjects)).result()
         except BrokenProcessPool:
             with self._lock:
                 if self._pool is pool:

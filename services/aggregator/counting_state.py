@@ -11,7 +11,7 @@ event_id is the earliest recorded (ties: the smaller content hash); a
 retraction applies from its recorded time when its standing version is a
 retraction of that target.
 
-This is the in-memory form, used by the tests and by `ribao rebuild-counts`;
+This is the in-memory form, used by the tests (`ribao rebuild-counts` uses the runner);
 the aggregator keeps the same state in ClickHouse, per subject.
 """
 
