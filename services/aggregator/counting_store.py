@@ -23,6 +23,7 @@ from services.aggregator.errors import AggregatorError
 from services.aggregator.fold import FactRow
 from services.common.clickhouse import client, external_table
 from services.common.config import CommonSettings
+from services.common.replica_sync import ReplicaSync
 
 FACTS_SQL = """
 SELECT DISTINCT subject, event_id, recorded_us, kind, jurisdiction, occurred_us, attr, origin, value
@@ -33,6 +34,8 @@ SUPERSEDED_SQL = "SELECT DISTINCT event_id, recorded_us FROM event_duplicates WH
 SNAPSHOTS_SQL = """
 SELECT subject, max(seq), argMax(event_ids, seq), argMax(since, seq), argMax(until, seq)
 FROM counting_snapshots WHERE subject IN wanted GROUP BY subject"""
+#: the tables `load` reads
+READS = ("subject_facts", "retractions", "event_duplicates", "counting_snapshots")
 LEDGER_COLUMNS = (
     "kind",
     "code",
@@ -152,11 +155,15 @@ class Loaded:
 class CountingStore:
     def __init__(self, settings: CommonSettings) -> None:
         self._ch = client(settings)
+        self._sync = ReplicaSync(settings)
 
     def load(self, subjects: Sequence[str]) -> Loaded:
         out: dict[str, SubjectRows] = {s: SubjectRows() for s in subjects}
         if not subjects:
             return Loaded(out, set(), {})
+        # on a cluster: every replica a read may go to holds the facts stage 1
+        # wrote and the snapshots this agent wrote (services/common/replica_sync.py)
+        self._sync.wait(READS)
         wanted = [external_table("wanted", "subject", "String", list(subjects))]
         ids: set[str] = set()
         for subject, eid, rec, kind, code, occurred, attr, origin, value in self._ch.execute(

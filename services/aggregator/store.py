@@ -30,6 +30,7 @@ from services.aggregator.fold import (
 )
 from services.common.clickhouse import client, external_table
 from services.common.config import CommonSettings
+from services.common.replica_sync import ReplicaSync
 
 
 def _columns(cls: type) -> str:
@@ -63,6 +64,8 @@ SELECT event_id, recorded_us, content_hash, type, subject, if(type = 'event.retr
 FROM events WHERE event_id IN batch_ids"""
 #: the subjects of retraction targets (every archived version of each)
 TARGETS_SQL = "SELECT DISTINCT type, subject, event_id FROM events WHERE event_id IN targets"
+#: the tables those reads use
+READS = ("event_versions", "events")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class WriteStats:
 class Store:
     def __init__(self, settings: CommonSettings) -> None:
         self._ch = client(settings)
+        self._sync = ReplicaSync(settings)
 
     def write(self, batch: list[Effects]) -> WriteStats:
         if not batch:
@@ -95,6 +99,9 @@ class Store:
             _column_data(VersionRow, keys := [e.version for e in batch]),
             columnar=True,
         )
+        # on a cluster: what other workers (or this one, before a replica died)
+        # wrote is on every replica a read may go to (services/common/replica_sync.py)
+        self._sync.wait(READS)
         found = self._versions({(k.id_key, a.event_id) for k, a in zip(keys, archive, strict=True)})
         dups = superseded((eid, rec, chash) for eid, rec, chash, *_ in found)
         if dups:
