@@ -9,6 +9,8 @@ Not a test: nothing here asserts a time.
     .venv/bin/python -m bench run --quick      # < 5 minutes: smoke run
     .venv/bin/python -m bench run              # full: 10 M events, ~1 M through HTTP
     .venv/bin/python -m bench dashboard        # the dashboard's first paint on the dev stack
+    .venv/bin/python -m bench reads --results R.json --database D   # the reads alone, on a kept run's data
+    .venv/bin/python -m bench restart --results R.json --database D # aggregator SIGKILL recovery there
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("dashboard", help="the dashboard's first paint (bench/dashboard.py)", add_help=False)
+    sub.add_parser(
+        "reads", help="the API stage alone over a kept run's database (bench/reads.py)", add_help=False
+    )
     run = sub.add_parser("run", help="run the benchmark")
     run.add_argument("--quick", action="store_true", help="a smoke run (40k events, short stages)")
     run.add_argument("--province", help="province code whose villages carry the load (default 37, 山东)")
@@ -61,6 +66,16 @@ def main(argv: list[str] | None = None) -> None:
         from bench import dashboard
 
         dashboard.main(given[1:])
+        return
+    if given[:1] == ["reads"]:
+        from bench import reads
+
+        reads.main(given[1:])
+        return
+    if given[:1] == ["restart"]:
+        from bench import restart
+
+        restart.main(given[1:])
         return
     args = parser().parse_args(argv)
     opts = preset(args.quick).with_overrides(

@@ -62,8 +62,9 @@ class Stack:
         with http.client(url, self.token, timeout=5) as c:
             self.children.await_ready(name, lambda: c.get("/readyz").status_code == 200, timeout)
 
-    def stop(self, name: str) -> None:
-        self.children.stop(name)
+    def stop(self, name: str, kill: bool = False) -> None:
+        """Stops a service (SIGTERM, or SIGKILL with `kill`)."""
+        self.children.stop(name, kill)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         return self.children.log_tail(name, lines)
@@ -107,11 +108,7 @@ def _delete_groups(settings: CommonSettings, groups: list[str]) -> None:
         admin.close()
 
 
-def new_stack(token: str | None, zero_window_days: int, ingest_workers: int = 1) -> Stack:
-    """A stack of one's own (nothing started yet): database and topic created,
-    registry loaded."""
-    tag = uuid.uuid4().hex[:8]
-    workdir = Path(tempfile.mkdtemp(prefix=f"ribao-bench-{tag}-"))
+def _env(tag: str, workdir: Path, zero_window_days: int, ingest_workers: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -130,10 +127,14 @@ def new_stack(token: str | None, zero_window_days: int, ingest_workers: int = 1)
             "RIBAO_RATE_LIMIT": "100000000/minute",
         }
     )
+    return env
+
+
+def _stack(tag: str, env: dict[str, str], workdir: Path, token: str | None) -> Stack:
     settings = CommonSettings(
         events_topic=env["RIBAO_EVENTS_TOPIC"], clickhouse_database=env["RIBAO_CLICKHOUSE_DATABASE"]
     )
-    stack = Stack(
+    return Stack(
         tag,
         settings,
         env,
@@ -142,9 +143,36 @@ def new_stack(token: str | None, zero_window_days: int, ingest_workers: int = 1)
         ingest_url=f"http://127.0.0.1:{env['RIBAO_INGEST_PORT']}",
         api_url=f"http://127.0.0.1:{env['RIBAO_API_PORT']}",
     )
-    setup(settings, report=lambda _m: None)
-    if stack.token is None:  # the database is new: an admin credential of its own
-        from services.common.credentials import CredentialStore
 
-        stack.token = CredentialStore(settings).create(f"bench-{tag}", "admin", "all")[1]
+
+def _admin_token(stack: Stack, name: str) -> str:
+    """An admin credential of the stack's own database."""
+    from services.common.credentials import CredentialStore
+
+    return CredentialStore(stack.settings).create(name, "admin", "all")[1]
+
+
+def new_stack(token: str | None, zero_window_days: int, ingest_workers: int = 1) -> Stack:
+    """A stack of one's own (nothing started yet): database and topic created,
+    registry loaded."""
+    tag = uuid.uuid4().hex[:8]
+    workdir = Path(tempfile.mkdtemp(prefix=f"ribao-bench-{tag}-"))
+    stack = _stack(tag, _env(tag, workdir, zero_window_days, ingest_workers), workdir, token)
+    setup(stack.settings, report=lambda _m: None)
+    if stack.token is None:  # the database is new: an admin credential of its own
+        stack.token = _admin_token(stack, f"bench-{tag}")
+    return stack
+
+
+def kept_stack(database: str, zero_window_days: int) -> Stack:
+    """The stack of a run that kept its database (`--keep`), nothing started:
+    its database and topic as they were, an admin credential added to use it."""
+    tag = database.removeprefix("ribao_bench_")
+    if tag == database or not client(CommonSettings(), database="default").execute(
+        "SELECT 1 FROM system.databases WHERE name = %(d)s", {"d": database}
+    ):
+        raise SystemExit(f"--database: {database!r} is not a database a bench run kept (ribao_bench_<tag>)")
+    workdir = Path(tempfile.mkdtemp(prefix=f"ribao-bench-{tag}-reads-"))
+    stack = _stack(tag, _env(tag, workdir, zero_window_days, 1), workdir, None)
+    stack.token = _admin_token(stack, f"bench-{tag}-{uuid.uuid4().hex[:8]}")
     return stack

@@ -55,7 +55,10 @@ def busiest_village(stack: Stack, province: str) -> str:
     return str(client(stack.settings).execute(BUSIEST_SQL, {"lo": lo, "hi": hi})[0][0])
 
 
-def views(stack: Stack, province: str) -> list[tuple[str, str, dict[str, str]]]:
+def views(
+    stack: Stack, province: str, hour_ago: datetime | None = None
+) -> list[tuple[str, str, dict[str, str]]]:
+    """The timed views; "as of an hour ago" is `hour_ago` (default: an hour before now)."""
     village = busiest_village(stack, province)
     daily = [
         ("village daily", {"jurisdiction": village}),
@@ -64,10 +67,10 @@ def views(stack: Stack, province: str) -> list[tuple[str, str, dict[str, str]]]:
         ("province daily", {"jurisdiction": province}),
         ("national daily + children", {"jurisdiction": "00", "children": "true"}),
     ]
-    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    before = (hour_ago or datetime.now(UTC) - timedelta(hours=1)).isoformat()
     return [
         *((name, "/v1/reports/daily", params) for name, params in daily),
-        *((name + AN_HOUR_AGO, "/v1/reports/daily", {**params, "as_of": hour_ago}) for name, params in daily),
+        *((name + AN_HOUR_AGO, "/v1/reports/daily", {**params, "as_of": before}) for name, params in daily),
         ("province zero report", "/v1/reports/zero", {"jurisdiction": province}),
         ("national zero report", "/v1/reports/zero", {"jurisdiction": "00"}),
         ("village series (30 dates)", SERIES_PATH, {"jurisdiction": village}),
@@ -115,13 +118,20 @@ def _facts(name: str, body: dict[str, Any]) -> dict[str, Any]:
 MIN_RUNS = 5
 
 
-def run(stack: Stack, province: str, day: str, runs: int, budget_s: float = 120.0) -> dict[str, Any]:
+def run(
+    stack: Stack,
+    province: str,
+    day: str,
+    runs: int,
+    budget_s: float = 120.0,
+    hour_ago: datetime | None = None,
+) -> dict[str, Any]:
     """Each view `runs` times, or as many as fit in `budget_s` (at least
     MIN_RUNS): a slow view's count says how many were timed."""
     out: dict[str, Any] = {"date": day, "runs": runs, "budget_s_per_view": budget_s, "views": []}
     measured: dict[str, float] = {}
     with http.client(stack.api_url, stack.token) as c:
-        for name, path, params in views(stack, province):
+        for name, path, params in views(stack, province, hour_ago):
             # a series ends on the day (30 dates by default); a search has no date
             when = {SERIES_PATH: {"to": day}, SEARCH_PATH: {}}.get(path, {"date": day})
             query = {**params, **when}

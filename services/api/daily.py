@@ -4,6 +4,7 @@ assembled from the queries in figures_sql.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,11 @@ class Scope:
         return cls(code, len(codes.significant(code)))
 
 
+#: runs the reporting-status query beside the counts query of the same report
+#: (each is mostly ClickHouse's fixed cost of a small query, on one core).
+#: Its threads keep their ClickHouse connections (ReadStore holds one per thread).
+_BESIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-status")
+
 #: the codes of one level in a subtree (a report's children)
 CODES_SQL = "SELECT code FROM divisions WHERE code >= %(lo)s AND code <= %(hi)s AND level = %(level)s"
 
@@ -69,8 +75,6 @@ class DailyQuery:
         the figures from the maintained counts (counts_sql.py), the reporting
         status from the day's submitting fact rows (figures_sql.reporting)."""
         start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
-        by_code = counts_sql.figures(self._store, self._model, self._codes(scope), start, end, as_of_us)
-        out = {code[: scope.digits]: f for code, f in by_code.items()}
         lo, hi = codes.subtree_range(scope.code)
         scale = 10 ** (12 - scope.digits)
         params: dict[str, Any] = {
@@ -82,10 +86,12 @@ class DailyQuery:
             "as_of": as_of_us,
             "day": day,
         }
+        status_rows = _BESIDE.submit(self._store.query, sql.reporting_sql(scale), params)
+        by_code = counts_sql.figures(self._store, self._model, self._codes(scope), start, end, as_of_us)
+        out = {code[: scope.digits]: f for code, f in by_code.items()}
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)
-        rows = self._store.query(sql.reporting_sql(scale), params)
-        for number, first_us, activity, _zero_reported, contradicted in rows:
+        for number, first_us, activity, _zero_reported, contradicted in status_rows.result():
             grp = str(number).zfill(scope.digits) if scope.digits else ""
             on_time = "reported" if activity else "zero_reported"
             status = "late" if first_us > deadline_us else on_time

@@ -1,0 +1,126 @@
+"""python -m bench reads --results RUN.json --database DB [--runs 50] [--out PATH]
+
+The benchmark's API stage (bench/stages/api.py) alone, over the database a
+run kept (`python -m bench run --keep`): this checkout's API is started on
+it and the run's views are timed again with the run's own date, province
+and "as of an hour ago". One API version timed over two runs' databases
+(1 M and 10 M events) shows whether a read grows with the events behind it
+(issue #13: 10 M / 1 M <= 1.5). Nothing else of ours runs meanwhile; the
+kept database is left as it was (one credential added to use it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import http
+from bench.stack import kept_stack
+from bench.stages import api
+
+DEFAULT_RUNS = 50
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench reads", description=__doc__)
+    p.add_argument("--results", type=Path, required=True, help="the kept run's results file (JSON)")
+    p.add_argument("--database", required=True, help="the kept run's database (ribao_bench_<tag>)")
+    p.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="timed runs of each view")
+    p.add_argument("--out", type=Path, help="results file (JSON; the table goes next to it as .md)")
+    p.add_argument("--note", default="", help="a remark for the results")
+    return p
+
+
+def run_facts(results: Path) -> tuple[str, str, datetime, int]:
+    """The run's province, report date, "an hour ago" and event count."""
+    try:
+        r = json.loads(results.read_text("utf-8"))
+        views = {v["view"]: v for v in r["api"]["views"]}
+        hour_ago = datetime.fromisoformat(views["village daily" + api.AN_HOUR_AGO]["params"]["as_of"])
+        return str(r["load"]["province"]), str(r["api"]["date"]), hour_ago, int(r["load"]["events"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(f"--results: {results} is not a bench run's results file ({exc!r})") from None
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m = r["meta"]
+    lines = [
+        f"# ribao benchmark: reads over a kept run's database, {m['events']:,} events, {m['started']}",
+        "",
+        f"Machine: {m['cpus']} cores; load average {m['loadavg_start']} at start, {m['loadavg_end']} at "
+        f"the end. Commit {m['commit']}. Command: `{m['command']}`.",
+        "",
+        f"Database {m['database']} (kept by the run of `{m['results']}`), date {r['api']['date']}; "
+        "this checkout's API, nothing else of ours running.",
+        "",
+    ]
+    if m.get("note"):
+        lines += [f"Note: {m['note']}", ""]
+    lines += [
+        "| view | p50 ms | p99 ms | runs | p99 target ms | met |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for v in r["api"]["views"]:
+        met = "yes" if v["p99_ms"] <= v["target_p99_ms"] else "**no**"
+        lines.append(
+            f"| {v['view']} | {v['p50_ms']} | {v['p99_ms']} | {v['n']} | {v['target_p99_ms']:g} | {met} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    province, day, hour_ago, events = run_facts(args.results)
+    # the run's zero-report window (its days + 2) reaches back from today
+    window = 32 + (date.today() - date.fromisoformat(day)).days
+    stack = kept_stack(args.database, window)
+    r: dict[str, Any] = {
+        "meta": {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+            "commit": commit(),
+            "cpus": os.cpu_count(),
+            "loadavg_start": loadavg(),
+            "database": args.database,
+            "results": str(args.results),
+            "events": events,
+            "note": args.note,
+        }
+    }
+    try:
+        print(f"starting the API on {args.database}", flush=True)
+        stack.start("api")
+        # the search index is built in the background from the first registry
+        # request (5-6 s of CPU): built before the clock starts, as in a run,
+        # where the API had been up for the whole load
+        with http.client(stack.api_url, stack.token, timeout=60) as c:
+            c.get(api.SEARCH_PATH, params={"q": "许岭"}).raise_for_status()
+        r["api"] = api.run(stack, province, day, args.runs, hour_ago=hour_ago)
+    finally:
+        stack.children.stop_all()
+    r["meta"]["loadavg_end"] = loadavg()
+    for v in r["api"]["views"]:
+        print(f"  {v['view']}: p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms ({v['n']} runs)")
+    out = args.out or Path(f"bench/results/reads-{args.database}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(r, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    out.with_suffix(".md").write_text(markdown(r), "utf-8")
+    print(f"wrote {out} and {out.with_suffix('.md')}")
