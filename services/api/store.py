@@ -14,6 +14,7 @@ from services.api.errors import StoreUnavailable
 from services.api.metrics import observe_query
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
+from services.common.replica_sync import ReplicasBehind, ReplicaSync
 
 #: ClickHouse settings of an auditor's reads: a lower priority than HQ's reports
 #: (`priority` 1 on the report connections: a query of priority 10 waits while
@@ -23,6 +24,9 @@ REPORTS: dict[str, Any] = {"priority": 1}
 
 
 class Queryable(Protocol):
+    """Rows of a query. Called from several threads at once (a report runs its
+    queries side by side): ReadStore has one connection per thread."""
+
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
 
@@ -30,6 +34,22 @@ class ReadStore:
     def __init__(self, settings: CommonSettings) -> None:
         self._settings = settings
         self._local = threading.local()
+        self._replicas = ReplicaSync(settings)
+        self._replicas_lock = threading.Lock()
+
+    def caught_up(self) -> None:
+        """On a cluster: returns once every replica a read may go to holds what
+        was written before the call (services/common/replica_sync.py), for an
+        audit that must see every archived event. Nothing on one server."""
+        if not self._replicas.active:
+            return
+        try:
+            with self._replicas_lock:  # its connections are not shared between threads
+                self._replicas.wait(None)
+        except ReplicasBehind as exc:
+            raise StoreUnavailable(
+                f"a replica has not caught up, the audit would miss events: {exc}"
+            ) from None
 
     def _client(self) -> Client:
         ch = getattr(self._local, "client", None)

@@ -28,10 +28,10 @@ MIGRATIONS_PACKAGE = "services.common.migrations"
 #: a cluster's query settings: a Distributed subquery in IN or JOIN is computed
 #: once over every shard (as on one server, never per shard); an insert into a
 #: Distributed table returns once every shard has its block; every process
-#: reads the first live replica of each shard, in the cluster's order (not its
-#: own server's), and writes there too when it talks to a first replica (an
-#: 18.16 server writes its own shard's rows to itself; services/cluster/layout.py),
-#: so that what the counting agent wrote is what either agent reads back.
+#: reads the first live replica of each shard with the fewest errors, in the
+#: cluster's order (not its own server's). That alone does not make a read see
+#: the last writes (a replica may not have fetched them yet): the aggregator
+#: waits for its replicas before the reads that must (services/common/replica_sync.py).
 #: Insert deduplication stays on: a retried recount's blocks are dropped where
 #: they went in before (migration 013). No insert quorum: on 18.16 two quorum
 #: inserts into one shard refuse each other (docs/design.md).

@@ -49,12 +49,14 @@ log = logging.getLogger(__name__)
 SERVERS_SQL = "SELECT DISTINCT host_address, port FROM system.clusters WHERE cluster = %(cluster)s"
 REPLICAS_SQL = """
 SELECT table, is_readonly, log_pointer, log_max_index, toUInt32(now())
-FROM system.replicas WHERE database = currentDatabase() AND table IN %(tables)s"""
+FROM system.replicas WHERE database = currentDatabase() AND (%(every)s OR table IN %(tables)s)"""
 FETCHES_SQL = """
 SELECT table, count() FROM system.replication_queue
-WHERE database = currentDatabase() AND table IN %(tables)s AND type = 'GET_PART'
+WHERE database = currentDatabase() AND (%(every)s OR table IN %(tables)s) AND type = 'GET_PART'
   AND toUInt32(create_time) <= %(until)s
 GROUP BY table"""
+#: a table name no replica has: `IN` needs one value at least
+_NONE = "-"
 #: seconds added to a server's clock when comparing with the time a part was
 #: logged (by another server's clock): waiting a little longer is harmless
 CLOCK_SLACK_S = 1
@@ -144,20 +146,21 @@ class ReplicaSync:
             self._clients.pop(server, None)
             return None
 
-    def _states(self, server: Server, tables: Sequence[str]) -> tuple[list[ReplicaState], int] | None:
-        rows = self._ask(server, REPLICAS_SQL, {"tables": tuple(tables)})
+    def _states(self, server: Server, tables: Sequence[str] | None) -> tuple[list[ReplicaState], int] | None:
+        rows = self._ask(server, REPLICAS_SQL, _which(tables))
         if rows is None:
             return None
         states = [ReplicaState(str(t), bool(ro), int(lp), int(lm)) for t, ro, lp, lm, _ in rows]
         now = int(rows[0][4]) if rows else 0
         return states, now
 
-    def wait(self, tables: Iterable[str]) -> None:
+    def wait(self, tables: Iterable[str] | None) -> None:
         """Returns once every reachable replica of `tables` (names as the
-        services use them) holds what was acknowledged before the call."""
+        services use them; None: every replicated table of the database)
+        holds what was acknowledged before the call."""
         if not self.active:
             return
-        local = sorted(f"{t}{LOCAL}" for t in tables)
+        local = None if tables is None else sorted(f"{t}{LOCAL}" for t in tables)
         started = time.monotonic()
         goals: dict[Server, dict[str, Mark]] = {}
         for server in self._server_list():
@@ -188,11 +191,18 @@ class ReplicaSync:
             return True  # gone since: it serves no read
         states, _ = seen
         until = min(m.at for m in marks.values()) + CLOCK_SLACK_S if marks else 0
-        fetch_rows = self._ask(server, FETCHES_SQL, {"tables": tuple(sorted(marks)), "until": until})
+        fetch_rows = self._ask(server, FETCHES_SQL, {**_which(sorted(marks)), "until": until})
         if fetch_rows is None:
             return True
         due = {str(t): int(n) for t, n in fetch_rows}
         return all(caught_up(s, marks[s.table], due.get(s.table, 0)) for s in states if s.table in marks)
+
+
+def _which(tables: Sequence[str] | None) -> dict[str, Any]:
+    """The table filter's parameters: these tables, or (None) every one."""
+    if tables is None:
+        return {"every": 1, "tables": (_NONE,)}
+    return {"every": 0, "tables": tuple(tables) or (_NONE,)}
 
 
 def _server_client(settings: CommonSettings, server: Server) -> Client:

@@ -4,6 +4,7 @@ process), and both give the same answers on the same rows."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +32,7 @@ from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARG
 from services.api import divisions
 from services.api.daily import DailyQuery, Scope
 from services.api.zero import zero_report
-from services.common import reference
+from services.common import reference, replica_sync
 from services.common.clickhouse import client, migrations
 from services.common.config import CommonSettings
 from services.common.counting import Model
@@ -317,13 +318,16 @@ def _load(engine: Chdb | Server, records: list[EventRecord]) -> None:
 
 
 class _Runner:
-    """What DailyQuery needs (`query`) over either engine."""
+    """What DailyQuery needs (`query`, callable from two threads at once: one
+    connection here, so one query at a time) over either engine."""
 
     def __init__(self, engine: Chdb | Server) -> None:
         self._engine = engine
+        self._lock = threading.Lock()
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> Rows:
-        return self._engine.execute(sql, params)
+        with self._lock:
+            return self._engine.execute(sql, params)
 
 
 CASES = [
@@ -449,10 +453,16 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
         assert engine.execute(divisions.DIVISION, {"code": "340826103000"}) == [
             ("340826103000", "许岭镇", "town", "340826000000")
         ]
-        assert [r[0] for r in engine.execute(divisions.CHILDREN, {"code": "340826103000"})] == [
-            "340826103001",
-            "340826103002",
-        ]
+        lo, hi = codes.subtree_range("340826103000")
+        children = engine.execute(divisions.CHILDREN, {"code": "340826103000", "lo": lo, "hi": hi})
+        assert [r[0] for r in children] == ["340826103001", "340826103002"]
+        # the cluster's replica wait (services/common/replica_sync.py): no
+        # replicated table here, so nothing to wait for, on either engine
+        for every in (0, 1):
+            which = {"every": every, "tables": ("events_local",)}
+            assert engine.execute(replica_sync.REPLICAS_SQL, which) == []
+            assert engine.execute(replica_sync.FETCHES_SQL, {**which, "until": 2**31}) == []
+        assert engine.execute(replica_sync.SERVERS_SQL, {"cluster": "ribao"}) == []
 
 
 def test_version_index_backfill_and_check_agree_on_both_engines(tmp_path: Path) -> None:
