@@ -213,12 +213,6 @@ def test_second_broker_killed_ingest_answers_503(stack: Stack) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="known window (docs/design.md): writes the killed first replica had not yet copied to the "
-    "second are missing there when the counting agent reads its snapshots from it; passed once, failed "
-    "once (figures off in the county) on this machine",
-    strict=False,
-)
 def test_clickhouse_replica_killed(stack: Stack) -> None:
     p, county = stack.p, "341722"
     victim = stack.layout.clickhouse_for(2)[0].name  # api-1's first server: reads fail over
@@ -251,12 +245,6 @@ def test_clickhouse_replica_killed(stack: Stack) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="issue #15, open: failed in the second CI run of 2026-11-30 (county 341723's figures off "
-    "for 2026-11-26 after ZooKeeper came back), passed in the first; suspected the replica window "
-    "of test_clickhouse_replica_killed (docs/design.md)",
-    strict=False,
-)
 def test_zookeeper_stopped_30_seconds(stack: Stack) -> None:
     p, county = stack.p, "341723"
     group = p.env["RIBAO_AGGREGATOR_ID"]
@@ -294,12 +282,6 @@ def test_zookeeper_stopped_30_seconds(stack: Stack) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="issue #15, open: failed in the CI run of 2026-11-30 (county 341802 figures off after the "
-    "restarts; passed in its earlier runs): each ClickHouse restart opens the replica window of "
-    "test_clickhouse_replica_killed (docs/design.md)",
-    strict=False,
-)
 def test_rolling_restart(stack: Stack) -> None:
     p, county = stack.p, "341802"
     lay = stack.layout

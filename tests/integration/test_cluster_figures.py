@@ -154,13 +154,6 @@ def test_zero_report_view_same_on_one_node_and_on_the_cluster(
             assert many == one, (day, as_of)
 
 
-@pytest.mark.xfail(
-    reason="issue #15, open: in the CI run of 2026-11-30, after the cluster fault tests on the same "
-    "servers, the replay's figures for 2020-01-27 differed (daily, series and zero answers were equal); "
-    "passed in its earlier runs; cause not established (suspected: the replica window of "
-    "test_clickhouse_replica_killed, reads from a replica still catching up)",
-    strict=False,
-)
 def test_replay_same_on_one_node_and_on_the_cluster(
     pair: tuple[Pipeline, Pipeline, dict[str, str], list[EventRecord]],
 ) -> None:
