@@ -42,16 +42,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def committed(settings: CommonSettings, group: str) -> int:
-    """The group's committed offsets on the events topic, summed."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        offsets = admin.list_consumer_group_offsets(group)
-        return sum(
-            o.offset for tp, o in offsets.items() if tp.topic == settings.events_topic and o.offset > 0
-        )
-    finally:
-        admin.close()
+class Committed:
+    """The group's committed offsets on the events topic, summed (one admin
+    connection, polled)."""
+
+    def __init__(self, settings: CommonSettings, group: str) -> None:
+        self._topic, self._group = settings.events_topic, group
+        self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+
+    def __call__(self) -> int:
+        offsets = self._admin.list_group_offsets({self._group: None}).get(self._group, {})
+        return sum(o.offset for tp, o in offsets.items() if tp.topic == self._topic and o.offset > 0)
+
+    def close(self) -> None:
+        self._admin.close()
 
 
 def topic_end(settings: CommonSettings) -> int:
@@ -74,22 +78,19 @@ def _wait(what: str, test: Any, timeout: float = 600, every: float = 0.25) -> fl
     return time.monotonic()
 
 
-def one_kill(stack: Stack, end: int) -> dict[str, Any] | None:
+def one_kill(stack: Stack, committed: Committed, end: int) -> dict[str, Any] | None:
     """Waits until the worker has committed some of the new events, SIGKILLs
     it, starts it again and times the recovery; None when it finished first."""
-    s, group = stack.settings, stack.group
-    before = committed(s, group)
-    _wait(
-        "first commit of the new events", lambda: committed(s, group) > before or committed(s, group) >= end
-    )
-    at_kill = committed(s, group)
+    before = committed()
+    _wait("a commit of the new events", lambda: committed() > before or committed() >= end)
+    at_kill = committed()
     if at_kill >= end:
         return None
     stack.stop("aggregator", kill=True)
     killed = time.monotonic()
     stack.start("aggregator")
     restarted = time.monotonic()
-    folding = _wait("commit past the kill", lambda: committed(s, group) > at_kill)
+    folding = _wait("a commit past the kill", lambda: committed() > at_kill)
     return {
         "committed_at_kill": at_kill,
         "left_at_kill": end - at_kill,
@@ -127,10 +128,11 @@ def main(argv: list[str] | None = None) -> None:
         },
         "kills": kills,
     }
+    committed = Committed(s, stack.group)
     try:
         stack.start("aggregator")
         for k in range(args.kills):
-            got = one_kill(stack, end)
+            got = one_kill(stack, committed, end)
             if got is None:
                 break
             kills.append(got)
@@ -139,10 +141,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"({got['from_restart_s']} s after the restart)",
                 flush=True,
             )
-        _wait("every new event committed", lambda: committed(s, stack.group) >= end, timeout=3600, every=1)
+        _wait("every new event committed", lambda: committed() >= end, timeout=3600, every=1)
         aggregator.wait_recounted(s, stack.group, 3600)
     finally:
         stack.children.stop_all()
+        committed.close()
     r["meta"]["loadavg_end"] = loadavg()
     out = args.out or Path(f"bench/results/restart-{args.database}.json")
     out.write_text(json.dumps(r, indent=2) + "\n", "utf-8")
