@@ -77,7 +77,7 @@ def sync(
 ) -> ReplicaSync:
     settings = CommonSettings(clickhouse_cluster="ribao")
     monkeypatch.setattr("services.common.replica_sync.client", lambda *_a, **_k: Discovery(list(servers)))
-    return ReplicaSync(settings, timeout_s=timeout_s, poll_s=0, connect=lambda _s, server: servers[server])  # type: ignore[arg-type,return-value]
+    return ReplicaSync(settings, timeout_s=timeout_s, poll_s=0, connect=lambda _s, server: servers[server])
 
 
 def test_wait_returns_once_every_reachable_replica_caught_up(monkeypatch: pytest.MonkeyPatch) -> None:
