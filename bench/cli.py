@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "reads", help="the API stage alone over a kept run's database (bench/reads.py)", add_help=False
     )
+    sub.add_parser(
+        "restart", help="aggregator SIGKILL recovery on a kept run's data (bench/restart.py)", add_help=False
+    )
     run = sub.add_parser("run", help="run the benchmark")
     run.add_argument("--quick", action="store_true", help="a smoke run (40k events, short stages)")
     run.add_argument("--province", help="province code whose villages carry the load (default 37, 山东)")

@@ -21,6 +21,7 @@ import orjson
 
 from bench.loadgen import History, load_region
 from bench.memory import tree_cpu_seconds, tree_pids
+from bench.runner import loadavg
 from bench.stack import new_stack
 from bench.stages import ingest
 from services.common.config import CommonSettings
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"round {rnd}: {r['events']:,} events in {r['seconds']} s: {r['events_per_s']:,} events/s, "
                 f"{1e6 * used / r['events']:.1f} µs CPU/event ({len(tree_pids(pid))} ingest processes), "
-                f"request p50 {lat['p50_ms']} / p99 {lat['p99_ms']} ms, load {_loadavg()}",
+                f"request p50 {lat['p50_ms']} / p99 {lat['p99_ms']} ms, load {loadavg()}",
                 flush=True,
             )
     finally:
@@ -78,10 +79,6 @@ def _profile(out: Path, pid: int, rnd: int) -> list[subprocess.Popen[bytes]]:
         )
         for w in workers
     ]
-
-
-def _loadavg() -> str:
-    return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
 if __name__ == "__main__":

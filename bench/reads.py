@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import http
+from bench.runner import commit, loadavg
 from bench.stack import kept_stack
 from bench.stages import api
 
@@ -74,18 +74,6 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-    )
-    return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     province, day, hour_ago, events = run_facts(args.results)
@@ -95,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     r: dict[str, Any] = {
         "meta": {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+            "command": "python -m bench reads " + " ".join(sys.argv[2:] if argv is None else argv),
             "commit": commit(),
             "cpus": os.cpu_count(),
             "loadavg_start": loadavg(),

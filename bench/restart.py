@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 
 from bench.loadgen import live_events, load_region
-from bench.reads import commit, loadavg, run_facts
+from bench.reads import run_facts
+from bench.runner import commit, loadavg
 from bench.stack import Stack, kept_stack
 from bench.stages import aggregator, preload
 from schemas.records import to_micros
@@ -56,17 +57,6 @@ class Committed:
 
     def close(self) -> None:
         self._admin.close()
-
-
-def topic_end(settings: CommonSettings) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        parts = consumer.partitions_for_topic(settings.events_topic) or set()
-        return int(
-            sum(consumer.end_offsets([TopicPartition(settings.events_topic, p) for p in parts]).values())
-        )
-    finally:
-        consumer.close()
 
 
 def _wait(what: str, test: Any, timeout: float = 600, every: float = 0.25) -> float:
@@ -113,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.database}: {archived_before:,} events archived; writing {args.events:,} new ones", flush=True
     )
     preload.split_and_preload(s, items, len(items), 0)
-    end = topic_end(s)
+    end = aggregator.topic_size(s)
     kills: list[dict[str, Any]] = []
     r: dict[str, Any] = {
         "meta": {

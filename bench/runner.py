@@ -27,11 +27,11 @@ def say(msg: str) -> None:
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def _loadavg() -> str:
+def loadavg() -> str:
     return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
-def _commit() -> str:
+def commit() -> str:
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True, check=True
@@ -71,11 +71,11 @@ def run(opts: Options, command: str) -> dict[str, Any]:
             "mode": opts.mode,
             "started": now.astimezone(zone).isoformat(timespec="seconds"),
             "command": command,
-            "commit": _commit(),
+            "commit": commit(),
             "machine": {
                 "cpus": os.cpu_count(),
                 "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
-                "loadavg_start": _loadavg(),
+                "loadavg_start": loadavg(),
             },
             "options": {k: str(v) for k, v in vars(opts).items() if k != "token"},
         },
@@ -104,7 +104,7 @@ def run(opts: Options, command: str) -> dict[str, Any]:
         }
         say("cleaning up")
         stack.teardown(opts.keep)
-    r["meta"]["machine"]["loadavg_end"] = _loadavg()
+    r["meta"]["machine"]["loadavg_end"] = loadavg()
     r["meta"]["finished"] = datetime.now(zone).isoformat(timespec="seconds")
     cpu = sampler.cpu
     for stage in ("ingest", "aggregator"):
