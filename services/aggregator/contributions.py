@@ -30,6 +30,7 @@ from functools import lru_cache
 from schemas import codes
 from services.aggregator.fold import FactRow
 from services.common.counting import BUCKET_US, GAP_CAP, Model
+from services.common.submissions import ACTIVITY, OWN_ZERO, ZERO, SubmissionDeltas, day_number
 
 #: (code, counter id, bucket, gap)
 Cell = tuple[str, int, int, int]
@@ -43,9 +44,10 @@ _VENUE_KINDS = frozenset({"venue.closed", "venue.reopened"})
 
 
 def counting_subject(fact: FactRow) -> str | None:
-    """The subject a fact row counts for; None for rows no figure counts
-    (zero reports). Checkpoint tallies are summed, not counted distinct: each
-    tally is its own subject, so its state is just itself."""
+    """The subject a fact row counts for. Checkpoint tallies are summed, not
+    counted distinct: each tally is its own subject, so its state is just
+    itself; so is each zero report, which no figure counts but which submits
+    (services/common/submissions.py)."""
     return subject_key(fact.kind, fact.subject, fact.event_id)
 
 
@@ -58,6 +60,8 @@ def subject_key(kind: str, subject: str, event_id: str) -> str | None:
         return "v:" + subject
     if kind == "checkpoint.tally":
         return "t:" + event_id
+    if kind == "report.zero":
+        return "z:" + event_id
     return None
 
 
@@ -117,6 +121,8 @@ def _contribution(f: FactRow, areas: Sequence[str]) -> _Contribution:
         return _Contribution(distinct=("venue.reopened",), family="venue")
     if kind == "checkpoint.tally":
         return _Contribution(summed=f"checkpoint:{f.attr}")
+    if kind == "report.zero":
+        return _Contribution()
     raise ValueError(f"no figure counts {kind!r} rows")
 
 
@@ -288,4 +294,28 @@ def extended(
             if change:
                 out[(t, cell)] = out.get((t, cell), 0) + change
         current = defaultdict(int, now_cells)
+    return {k: v for k, v in out.items() if v}
+
+
+def submissions(counted: Iterable[Counted]) -> SubmissionDeltas:
+    """The subject's submission rows (services/common/submissions.py): for each
+    counted event, for every ancestor of its jurisdiction, +1 at `since` and
+    -1 at `until`, keyed by the event's submission time `since`."""
+    out: SubmissionDeltas = defaultdict(int)
+    for c in counted:
+        if not c.facts or (c.until is not None and c.until <= c.since):
+            continue
+        f = c.facts[0]  # an event's rows share its type, place and times
+        keys: list[tuple[str, int, int, int]]
+        if f.kind == "report.zero":
+            day = day_number(f.attr)
+            keys = [(a, ZERO, day, c.since) for a in _ancestors(f.jurisdiction)]
+            keys.append((f.jurisdiction, OWN_ZERO, day, c.since))
+        else:
+            bucket = f.occurred_us // BUCKET_US
+            keys = [(a, ACTIVITY, bucket, c.since) for a in _ancestors(f.jurisdiction)]
+        for key in keys:
+            out[(c.since, key)] += 1
+            if c.until is not None:
+                out[(c.until, key)] -= 1
     return {k: v for k, v in out.items() if v}

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.aggregator.contributions import Counted, difference, extended, history
+from services.aggregator.contributions import Counted, difference, extended, history, submissions
 from services.aggregator.counting_store import Ledger, Loaded
 from services.common.counting import Model
 
@@ -45,7 +45,7 @@ class CountingRunner:
 
     def ledger_rows(self, loaded: Loaded, subjects: Iterable[str]) -> tuple[Ledger, int]:
         """The ledger rows of a recount (pure), as columns: per changed subject
-        its deltas and its new snapshot. Also the number of subjects that changed."""
+        its deltas, its submission rows and its new snapshot. Also the number of subjects that changed."""
         out = Ledger()
         changed = 0
         for subject in subjects:
@@ -59,6 +59,7 @@ class CountingRunner:
                 current = history(now, self._model, self._ids)
             number = loaded.subjects[subject].seq + 1
             out.add_deltas(difference(current, emitted), subject, number)
+            out.add_submissions(difference(submissions(now), submissions(then)), subject, number)
             out.add_snapshot(subject, number, now)
         return out, changed
 

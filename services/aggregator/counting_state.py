@@ -21,9 +21,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from services.aggregator.contributions import Counted, Deltas, counting_subject, difference, history
+from services.aggregator.contributions import (
+    Counted,
+    Deltas,
+    counting_subject,
+    difference,
+    history,
+    submissions,
+)
 from services.aggregator.fold import Effects, FactRow
 from services.common.counting import Model
+from services.common.submissions import SubmissionDeltas
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ class CountingState:
     retractions_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     emitted: dict[str, Deltas] = field(default_factory=dict)
+    emitted_submissions: dict[str, SubmissionDeltas] = field(default_factory=dict)
+    #: every submission delta `apply` has emitted, summed per (stamp, key)
+    submitted: SubmissionDeltas = field(default_factory=dict)
 
     def standing(self, event_id: str) -> Version | None:
         found = self.versions.get(event_id)
@@ -92,6 +103,7 @@ class CountingState:
         return out
 
     def apply(self, batch: Iterable[Version]) -> Deltas:
+        """The figure deltas of the batch; its submission deltas are added to `submitted`."""
         touched: set[str] = set()
         for v in batch:
             self.versions[v.event_id][v.order] = v
@@ -103,9 +115,14 @@ class CountingState:
         out: Deltas = {}
         ids = self.model.ids()
         for subject in sorted(self.affected(touched)):
-            now = history(self.counted(subject), self.model, ids)
+            counted = self.counted(subject)
+            now = history(counted, self.model, ids)
             change = difference(now, self.emitted.get(subject, {}))
             self.emitted[subject] = now
+            rows = submissions(counted)
+            for key, delta in difference(rows, self.emitted_submissions.get(subject, {})).items():
+                self.submitted[key] = self.submitted.get(key, 0) + delta
+            self.emitted_submissions[subject] = rows
             for key, delta in change.items():
                 out[key] = out.get(key, 0) + delta
         return {k: v for k, v in out.items() if v}

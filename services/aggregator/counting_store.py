@@ -24,6 +24,7 @@ from services.aggregator.fold import FactRow
 from services.common.clickhouse import client, external_table
 from services.common.config import CommonSettings
 from services.common.replica_sync import ReplicaSync
+from services.common.submissions import SubmissionDeltas
 
 FACTS_SQL = """
 SELECT DISTINCT subject, event_id, recorded_us, kind, jurisdiction, occurred_us, attr, origin, value
@@ -49,6 +50,7 @@ LEDGER_COLUMNS = (
     "event_ids",
     "since",
     "until",
+    "rec",
 )
 
 
@@ -66,7 +68,7 @@ def _code(code: str) -> int:
 @dataclass
 class Ledger:
     """One recount's ledger rows as the insert's columns (LEDGER_COLUMNS):
-    deltas (kind 0) and snapshots (kind 1)."""
+    deltas (kind 0), snapshots (kind 1) and submission rows (kind 2)."""
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in LEDGER_COLUMNS])
 
@@ -79,7 +81,7 @@ class Ledger:
         the snapshot they lead to: on a cluster the ledger is sharded by
         subject, so a subject's deltas and snapshot reach one shard in one
         block, and the views file a hash of both with each delta (migration 013)."""
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = self.columns
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
         for (at, (c, n, b, g)), d in deltas.items():
             kind.append(0)
             code.append(_code(c))
@@ -93,10 +95,30 @@ class Ledger:
             ids.append(_NONE)
             since.append(_NONE)
             until.append(_NONE)
+            rec.append(0)
+
+    def add_submissions(self, deltas: SubmissionDeltas, name: str, number: int) -> None:
+        """One subject's submission rows (services/common/submissions.py), with
+        its name and snapshot number as its deltas carry them."""
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
+        for (at, (c, n, b, r)), d in deltas.items():
+            kind.append(2)
+            code.append(_code(c))
+            counter.append(n)
+            bucket.append(b)
+            gap.append(0)
+            t.append(at)
+            delta.append(d)
+            subject.append(name)
+            seq.append(number)
+            ids.append(_NONE)
+            since.append(_NONE)
+            until.append(_NONE)
+            rec.append(r)
 
     def add_snapshot(self, name: str, number: int, counted: Sequence[Counted]) -> None:
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = self.columns
-        for column in (code, counter, bucket, gap, t, delta):
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
+        for column in (code, counter, bucket, gap, t, delta, rec):
             column.append(0)
         kind.append(1)
         subject.append(name)

@@ -21,13 +21,23 @@ from services.common.config import CommonSettings
 from services.common.counting import Model
 
 #: emptied first: everything the ledger files, and the counted facts (copied again)
-TABLES = ("counts", "counts_exact", "counting_snapshots", "subject_facts")
+TABLES = (
+    "counts",
+    "counts_exact",
+    "counting_snapshots",
+    "subject_facts",
+    "submissions",
+    "submissions_exact",
+    "submissions_until",
+)
+#: the migrations whose last statement copies fact rows into `subject_facts`
+COPIES = ("counts", "submissions")
 
 
-def copy_sql() -> str:
-    """The copy of the counted fact rows: migration 011's own last statement."""
-    (migration,) = (m for m in migrations() if m.name == "counts")
-    return migration.statements[-1]
+def copy_sql() -> list[str]:
+    """The copies of the counted fact rows: the last statements of migrations
+    011 (what the figures count) and 014 (zero reports)."""
+    return [m.statements[-1] for name in COPIES for m in migrations() if m.name == name]
 
 
 SUBJECTS_SQL = "SELECT DISTINCT subject FROM subject_facts ORDER BY subject"
@@ -51,7 +61,8 @@ def rebuild(
     ch = client(settings)
     for table in TABLES:
         truncate(settings, ch, table)
-    ch.execute(copy_sql())
+    for statement in copy_sql():
+        ch.execute(statement)
     total(int(ch.execute(COUNT_SQL)[0][0]))
     runner = CountingRunner(CountingStore(settings), Model(settings.focus_area_list))
     reader = client(settings)

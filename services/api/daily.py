@@ -1,5 +1,6 @@
 """Daily figures and reporting status for a subtree, or for each child of it,
-assembled from the queries in figures_sql.py."""
+assembled from the maintained counts (counts_sql.py) and submission rows
+(reporting_sql.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from schemas import codes
 from schemas.records import from_micros, to_micros
-from services.api import counts_sql
-from services.api import figures_sql as sql
+from services.api import counts_sql, reporting_sql
 from services.api.store import Queryable
 from services.common.counting import Model
 from services.common.figures import Figures, empty_figures
@@ -42,7 +41,7 @@ class Scope:
         return cls(code, len(codes.significant(code)))
 
 
-#: runs the reporting-status query beside the counts query of the same report
+#: runs the reporting-status reads beside the counts query of the same report
 #: (each is mostly ClickHouse's fixed cost of a small query, on one core).
 #: Its threads keep their ClickHouse connections (ReadStore holds one per thread).
 _BESIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-status")
@@ -73,27 +72,23 @@ class DailyQuery:
     ) -> tuple[dict[str, Figures], dict[str, Reporting]]:
         """Figures and reporting per group key (the code's first `digits` digits):
         the figures from the maintained counts (counts_sql.py), the reporting
-        status from the day's submitting fact rows (figures_sql.reporting)."""
+        status from the maintained submission rows (reporting_sql.py)."""
         start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
-        lo, hi = codes.subtree_range(scope.code)
+        group_codes = self._codes(scope)
         scale = 10 ** (12 - scope.digits)
-        params: dict[str, Any] = {
-            "lo": lo,
-            "hi": hi,
-            "scale": scale,
-            "start": start,
-            "end": end,
-            "as_of": as_of_us,
-            "day": day,
-        }
-        status_rows = _BESIDE.submit(self._store.query, sql.reporting_sql(scale), params)
-        by_code = counts_sql.figures(self._store, self._model, self._codes(scope), start, end, as_of_us)
+        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale)
+        if not group_codes:
+            return {}, {}
+        found = _BESIDE.submit(reporting_sql.submitted, self._store, params)
+        groups = _BESIDE.submit(reporting_sql.contradicted, self._store, params)
+        by_code = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us)
         out = {code[: scope.digits]: f for code, f in by_code.items()}
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)
-        for number, first_us, activity, _zero_reported, contradicted in status_rows.result():
-            grp = str(number).zfill(scope.digits) if scope.digits else ""
-            on_time = "reported" if activity else "zero_reported"
-            status = "late" if first_us > deadline_us else on_time
-            reporting[grp] = Reporting(status, from_micros(first_us), bool(contradicted))
+        for code, s in reporting_sql.combine(found.result(), groups.result(), scale).items():
+            if s.first_us is None:
+                continue
+            reporting[code[: scope.digits]] = Reporting(
+                s.status(deadline_us), from_micros(s.first_us), s.contradicted
+            )
         return out, reporting

@@ -45,11 +45,22 @@ SHARD_KEYS: dict[str, str | None] = {
     "counting_ledger": "cityHash64(subject)",
     "counts": None,
     "counts_exact": None,
+    "submissions": None,
+    "submissions_exact": None,
+    "submissions_until": None,
     "counting_snapshots": "cityHash64(subject)",
 }
 
 #: materialized views (on every server, no Distributed layer)
-VIEWS = {"counts_mv", "counts_exact_mv", "counting_snapshots_mv", "counts_snapshots_mv"}
+VIEWS = {
+    "counts_mv",
+    "counts_exact_mv",
+    "counting_snapshots_mv",
+    "counts_snapshots_mv",
+    "counts_reporting_mv",
+    "counts_reporting_exact_mv",
+    "counts_reporting_until_mv",
+}
 LOCAL = "_local"
 
 

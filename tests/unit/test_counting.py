@@ -20,7 +20,8 @@ from services.aggregator.counting_state import CountingState, Version, version_o
 from services.aggregator.fold import TopicPosition, fold
 from services.common.counting import Model, read_figures
 from services.common.figures import DEFAULT_FOCUS_AREAS
-from services.common.reference import daily_figures
+from services.common.reference import daily_figures, reporting_status
+from services.common.submissions import read_reporting
 from services.common.windows import report_window
 from tests.integration.eventgen import DAYS, record_sets
 
@@ -125,3 +126,37 @@ def test_events_in_recorded_order_extend_the_history() -> None:
     for k in range(4):
         got = extended(now[:k], history(now[:k], MODEL), now, MODEL)
         assert got is not None and got == history(now, MODEL)
+
+
+def _submission_rows(state: CountingState) -> list[tuple[int, tuple[str, int, int, int], int]]:
+    return [(t, key, d) for (t, key), d in state.submitted.items()]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_submission_rows_give_the_reference_reporting_status(data: st.DataObject) -> None:
+    """Section 5 from the submission rows (services/common/submissions.py),
+    whatever the order and batching in which the events arrived."""
+    records = data.draw(record_sets(VILLAGES))
+    state = CountingState(MODEL)
+    shuffled = data.draw(st.permutations(versions(records)))
+    i = 0
+    while i < len(shuffled):
+        n = data.draw(st.integers(1, 6))
+        state.apply(shuffled[i : i + n])
+        i += n
+    rows = _submission_rows(state)
+    for _ in range(6):
+        code = data.draw(st.sampled_from(CODES))
+        day = date.fromisoformat(data.draw(st.sampled_from(DAYS)))
+        window = report_window(day, data.draw(st.integers(0, 24)), ZONE)
+        as_of = data.draw(st.sampled_from(as_of_choices(records)))
+        got = read_reporting(
+            rows, code, to_micros(window.start), to_micros(window.end), day.isoformat(), to_micros(as_of)
+        )
+        deadline = window.end + timedelta(hours=data.draw(st.sampled_from([-12, 0, 2])))
+        want = reporting_status(records, code, day, window, deadline, as_of)
+        first = None if want.submitted_at is None else to_micros(want.submitted_at)
+        assert got.first_us == first, (code, day, window, as_of)
+        assert got.status(to_micros(deadline)) == want.status, (code, day, window, as_of)
+        assert got.contradicted == want.zero_report_contradicted, (code, day, window, as_of)

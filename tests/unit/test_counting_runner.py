@@ -27,6 +27,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.effects: list[Effects] = []
         self.sums: dict[tuple[int, tuple[str, int, int, int]], int] = defaultdict(int)
+        self.submitted: dict[tuple[int, tuple[str, int, int, int]], int] = defaultdict(int)
         self.snapshots: dict[str, tuple[int, list[tuple[str, int, int | None]]]] = {}
         self.fail_next_write = False
 
@@ -51,10 +52,12 @@ class MemoryStore:
         if self.fail_next_write:
             self.fail_next_write = False
             raise ConnectionError("the store went away")
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until = ledger.columns
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = ledger.columns
         for i in range(ledger.rows):
             if kind[i] == 0:
                 self.sums[(t[i], (str(code[i]).zfill(12), counter[i], bucket[i], gap[i]))] += delta[i]
+            elif kind[i] == 2:
+                self.submitted[(t[i], (str(code[i]).zfill(12), counter[i], bucket[i], rec[i]))] += delta[i]
             else:
                 self.snapshots[subject[i]] = (
                     seq[i],
@@ -86,8 +89,10 @@ def test_recounts_in_any_batches_with_failed_writes_sum_to_the_state(data: st.Da
         i += n
     # once more: nothing changes
     assert runner.recount({v.subject for v in map(version_of, effects) if v.subject}).changed == 0
-    want = CountingState(MODEL).apply(version_of(e) for e in effects)
+    state = CountingState(MODEL)
+    want = state.apply(version_of(e) for e in effects)
     assert {k: v for k, v in store.sums.items() if v} == want
+    assert {k: v for k, v in store.submitted.items() if v} == state.submitted
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,6 +111,6 @@ def test_a_retried_recount_makes_the_same_ledger_and_each_delta_names_its_snapsh
     first, _ = runner.ledger_rows(store.load(names), names)
     again, _ = runner.ledger_rows(store.load(names), names)
     assert first.columns == again.columns
-    kind, *_, subject, seq, _ids, _since, _until = first.columns
+    kind, *_, subject, seq, _ids, _since, _until, _rec = first.columns
     snapshots = {(subject[i], seq[i]) for i in range(first.rows) if kind[i] == 1}
-    assert all((subject[i], seq[i]) in snapshots for i in range(first.rows) if kind[i] == 0)
+    assert all((subject[i], seq[i]) in snapshots for i in range(first.rows) if kind[i] != 1)

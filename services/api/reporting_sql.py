@@ -1,0 +1,172 @@
+"""The SQL behind a daily report's reporting status (contract section 5):
+reads of the submission rows the aggregator maintains (migration 014; the
+model in services/common/submissions.py, the rows in
+services/aggregator/contributions.py `submissions`).
+
+For codes C, W = [s, e) in hour buckets, date D and as of T, three reads:
+
+- `STATUS_SQL`: per (code, counter, minute of submission time), the rows
+  stamped <= T summed, kept where positive: the ACTIVITY rows with bucket in
+  W and the ZERO rows of D. A code submitted iff it has such a minute; the
+  least one holds its submission time. `submissions` holds the rows summed
+  per hour of the stamp rounded up, `submissions_exact` each row with its
+  stamp: as in counts_sql.py, the whole hours on the nearer side of T plus
+  or minus the exact rows between T and that hour.
+- `first_sql`: the exact submission time within that minute: the rows of
+  the minute's submission times stamped <= T, summed per time, the least
+  positive. A row is stamped either at its submission time (an event
+  counted from then) or after it (a retraction's -1, in the small
+  `submissions_until` table, by submission time).
+- `CONTRADICTED_SQL`: per group, the codes Z of the subtree with a positive
+  OWN_ZERO sum for D (their own zero reports standing) and a positive
+  ACTIVITY sum in W (an event of Z's subtree submitting): the contradicted
+  zero reports.
+
+Why the sums are the statuses: services/common/submissions.py. The first two
+read the few rows of the codes asked for; the third reads the day's zero
+reports of the subtree and, for their codes only, W's activity rows: it
+grows with the units that send zero reports, not with the events.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from schemas import codes as division
+from services.api import counts_sql
+from services.api.errors import StoreUnavailable
+from services.api.store import Queryable
+from services.common.counting import window_buckets
+from services.common.submissions import ACTIVITY, MINUTE_US, OWN_ZERO, ZERO, Submitted, day_number
+
+_SUBMITS = (
+    f"((counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s)"
+    f" OR (counter = {ZERO} AND bucket = %(day)s))"
+)
+
+STATUS_SQL = f"""
+SELECT code, counter, rec_minute, sum(delta) AS n
+FROM (
+    SELECT code, counter, rec_minute, delta FROM submissions
+    WHERE {_SUBMITS} AND code IN %(codes)s AND stamp_hour <= %(stamp_hour)s
+    UNION ALL
+    SELECT code, counter, toInt32(intDiv(rec, {MINUTE_US})) AS rec_minute, %(sign)s * delta
+    FROM submissions_exact
+    WHERE {_SUBMITS} AND code IN %(codes)s AND t > %(lo)s AND t <= %(hi)s
+)
+GROUP BY code, counter, rec_minute
+HAVING n > 0"""
+
+_ZEROS = f"""
+    SELECT code FROM (
+        SELECT code, delta FROM submissions
+        WHERE counter = {OWN_ZERO} AND bucket = %(day)s AND code >= %(sub_lo)s AND code <= %(sub_hi)s
+          AND stamp_hour <= %(stamp_hour)s
+        UNION ALL
+        SELECT code, %(sign)s * delta FROM submissions_exact
+        WHERE counter = {OWN_ZERO} AND bucket = %(day)s AND code >= %(sub_lo)s AND code <= %(sub_hi)s
+          AND t > %(lo)s AND t <= %(hi)s
+    )
+    GROUP BY code
+    HAVING sum(delta) > 0"""
+
+CONTRADICTED_SQL = f"""
+SELECT intDiv(code, %(scale)s) AS grp, count() AS contradicted
+FROM (
+    SELECT code, sum(delta) AS n FROM (
+        SELECT code, delta FROM submissions
+        WHERE counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s AND stamp_hour <= %(stamp_hour)s
+          AND code IN ({_ZEROS})
+        UNION ALL
+        SELECT code, %(sign)s * delta FROM submissions_exact
+        WHERE counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s AND t > %(lo)s AND t <= %(hi)s
+          AND code IN ({_ZEROS})
+    )
+    GROUP BY code
+    HAVING n > 0
+)
+GROUP BY grp"""
+
+
+def first_sql(minutes: dict[int, int]) -> str:
+    """The submission times of each code's first minute (code -> minute),
+    summed as of %(as_of)s, where positive."""
+
+    def within(column: str) -> str:
+        return " OR ".join(
+            f"(code = {code} AND {column} >= {m * MINUTE_US} AND {column} < {(m + 1) * MINUTE_US})"
+            for code, m in minutes.items()
+        )
+
+    arrived, retracted = within("t"), within("rec")
+    return f"""
+SELECT code, rec, sum(delta) AS n
+FROM (
+    SELECT code, rec, delta FROM submissions_exact
+    WHERE {_SUBMITS} AND ({arrived}) AND t = rec AND t <= %(as_of)s
+    UNION ALL
+    SELECT code, rec, delta FROM submissions_until
+    WHERE {_SUBMITS} AND ({retracted}) AND t <= %(as_of)s
+)
+GROUP BY code, rec
+HAVING n > 0"""
+
+
+def params(
+    group_codes: Sequence[str], start_us: int, end_us: int, day: str, as_of_us: int, scope: str, scale: int
+) -> dict[str, Any]:
+    """The reads' parameters: `scope` is the report's own code (the subtree the
+    contradiction check reads), `scale` its groups' (10^12 for one group)."""
+    s, e = window_buckets(start_us, end_us)
+    sub_lo, sub_hi = division.subtree_range(scope)
+    tail = counts_sql.params(group_codes, start_us, end_us, as_of_us)
+    return {
+        **tail,
+        "s": s,
+        "e": e,
+        "day": day_number(day),
+        "as_of": as_of_us,
+        "sub_lo": int(sub_lo),
+        "sub_hi": int(sub_hi),
+        "scale": scale,
+    }
+
+
+def submitted(store: Queryable, p: dict[str, Any]) -> dict[str, Submitted]:
+    """Per code of p["codes"] (12 digits): its submission as of T, but for
+    the contradiction (see `contradicted`)."""
+    minutes: dict[int, int] = {}
+    kinds: dict[int, set[int]] = defaultdict(set)
+    for code, counter, minute, _n in store.query(STATUS_SQL, p):
+        kinds[code].add(counter)
+        if code not in minutes or minute < minutes[code]:
+            minutes[code] = minute
+    firsts: dict[int, int] = {}
+    if minutes:
+        for code, rec, _n in store.query(first_sql(minutes), p):
+            if code not in firsts or rec < firsts[code]:
+                firsts[code] = rec
+    out = {}
+    for code in p["codes"]:
+        first = firsts.get(code)
+        if code in minutes and first is None:
+            # the views file a recount's rows table by table, `submissions_exact`
+            # before `submissions`: only a read beside a retraction being filed
+            raise StoreUnavailable(f"submissions of {code}: minute {minutes[code]} read while being filed")
+        out[str(code).zfill(12)] = Submitted(first, ACTIVITY in kinds[code], ZERO in kinds[code], False)
+    return out
+
+
+def contradicted(store: Queryable, p: dict[str, Any]) -> dict[int, int]:
+    """Per group number: how many contradicted zero reports' codes it holds."""
+    return {grp: n for grp, n in store.query(CONTRADICTED_SQL, p)}
+
+
+def combine(found: dict[str, Submitted], groups: dict[int, int], scale: int) -> dict[str, Submitted]:
+    """`submitted`'s answer with `contradicted`'s, per code (groups of `scale`)."""
+    return {
+        code: Submitted(s.first_us, s.activity, s.zero_reported, groups.get(int(code) // scale, 0) > 0)
+        for code, s in found.items()
+    }

@@ -1,0 +1,64 @@
+-- Issue #13: reporting status (contract section 5) in the counting model
+-- (services/common/submissions.py): a report's status no longer reads the
+-- day's fact rows of the whole subtree. Zero reports become subjects of their
+-- own ("z:<event_id>"), and every recount files, in the same ledger insert as
+-- its deltas and snapshot, its subjects' submission rows (ledger kind 2): per
+-- ancestor, +1 at an event's `since` and -1 at its `until`, keyed by its
+-- submission time `rec` (= since). Run with the aggregator stopped, then
+-- `ribao rebuild-counts` (README, Upgrading).
+ALTER TABLE counting_ledger ADD COLUMN rec Int64 DEFAULT 0;
+-- submissions: the rows summed per (counter, bucket, code, minute of the
+-- submission time, hour of the stamp rounded up). Ordered by (counter, bucket)
+-- first: one status reads a few buckets of a few codes, and the contradiction
+-- check reads one day's zero reports across a subtree.
+CREATE TABLE IF NOT EXISTS submissions (
+    counter UInt16,
+    bucket Int32,
+    code UInt64,
+    rec_minute Int32,
+    stamp_hour Int32,
+    delta Int64,
+    batch UInt64
+) ENGINE = SummingMergeTree(delta)
+ORDER BY (counter, bucket, code, rec_minute, stamp_hour);
+-- submissions_exact: every row with its stamp: the rows stamped between an
+-- as_of and the nearer whole hour, and the rows of the first minute.
+CREATE TABLE IF NOT EXISTS submissions_exact (
+    counter UInt16,
+    bucket Int32,
+    code UInt64,
+    t Int64,
+    rec Int64,
+    delta Int64,
+    batch UInt64
+) ENGINE = MergeTree
+ORDER BY (counter, bucket, code, t);
+-- submissions_until: the rows stamped after their submission time (a
+-- retraction's -1), by submission time: few.
+CREATE TABLE IF NOT EXISTS submissions_until (
+    counter UInt16,
+    bucket Int32,
+    code UInt64,
+    rec Int64,
+    t Int64,
+    delta Int64,
+    batch UInt64
+) ENGINE = MergeTree
+ORDER BY (counter, bucket, code, rec);
+-- The views run in the order of their names, the snapshot's last (migration 013).
+CREATE MATERIALIZED VIEW IF NOT EXISTS counts_reporting_mv TO submissions AS
+SELECT counter, bucket, code, toInt32(intDiv(rec, 60000000)) AS rec_minute,
+    toInt32(intDiv(t + 3599999999, 3600000000)) AS stamp_hour, delta, cityHash64(subject, seq) AS batch
+FROM counting_ledger WHERE kind = 2;
+CREATE MATERIALIZED VIEW IF NOT EXISTS counts_reporting_exact_mv TO submissions_exact AS
+SELECT counter, bucket, code, t, rec, delta, cityHash64(subject, seq) AS batch
+FROM counting_ledger WHERE kind = 2;
+CREATE MATERIALIZED VIEW IF NOT EXISTS counts_reporting_until_mv TO submissions_until AS
+SELECT counter, bucket, code, rec, t, delta, cityHash64(subject, seq) AS batch
+FROM counting_ledger WHERE kind = 2 AND t != rec;
+-- The zero reports already stored, as subjects (run with the aggregator
+-- stopped); `ribao rebuild-counts` then counts them.
+INSERT INTO subject_facts (subject, event_id, recorded_us, kind, jurisdiction, occurred_us, attr, origin, value)
+SELECT concat('z:', event_id), event_id, recorded_us, kind, jurisdiction, occurred_us, attr, origin, value
+FROM facts
+WHERE kind = 'report.zero';
