@@ -45,6 +45,9 @@ class Scope:
 #: (each is mostly ClickHouse's fixed cost of a small query, on one core).
 #: Its threads keep their ClickHouse connections (ReadStore holds one per thread).
 _BESIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-status")
+#: runs the contradiction check beside the rest of the status reads (its own
+#: pool: a task of _BESIDE waits for it, and it waits for nothing)
+_CHECKS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-contradiction")
 
 #: the codes of one level in a subtree (a report's children)
 CODES_SQL = "SELECT code FROM divisions WHERE code >= %(lo)s AND code <= %(hi)s AND level = %(level)s"
@@ -79,13 +82,12 @@ class DailyQuery:
         params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale)
         if not group_codes:
             return {}, {}
-        found = _BESIDE.submit(reporting_sql.submitted, self._store, params)
-        groups = _BESIDE.submit(reporting_sql.contradicted, self._store, params)
+        found = _BESIDE.submit(reporting_sql.statuses, self._store, params, _CHECKS)
         by_code = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us)
         out = {code[: scope.digits]: f for code, f in by_code.items()}
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)
-        for code, s in reporting_sql.combine(found.result(), groups.result(), scale).items():
+        for code, s in found.result().items():
             if s.first_us is None:
                 continue
             reporting[code[: scope.digits]] = Reporting(

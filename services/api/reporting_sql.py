@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 from schemas import codes as division
@@ -134,20 +135,25 @@ def params(
     }
 
 
-def submitted(store: Queryable, p: dict[str, Any]) -> dict[str, Submitted]:
-    """Per code of p["codes"] (12 digits): its submission as of T, but for
-    the contradiction (see `contradicted`)."""
+def statuses(store: Queryable, p: dict[str, Any], beside: Executor) -> dict[str, Submitted]:
+    """Per code of p["codes"] (12 digits): its submission as of T. The
+    contradiction check runs on `beside` (its tasks wait for nothing), and
+    only when some code has both zero reports and other submissions: a
+    contradicted zero report in a code's subtree makes both of its own."""
     minutes: dict[int, int] = {}
     kinds: dict[int, set[int]] = defaultdict(set)
     for code, counter, minute, _n in store.query(STATUS_SQL, p):
         kinds[code].add(counter)
         if code not in minutes or minute < minutes[code]:
             minutes[code] = minute
+    both = any(k >= {ACTIVITY, ZERO} for k in kinds.values())
+    groups = beside.submit(contradicted, store, p) if both else None
     firsts: dict[int, int] = {}
     if minutes:
         for code, rec, _n in store.query(first_sql(minutes), p):
             if code not in firsts or rec < firsts[code]:
                 firsts[code] = rec
+    held = groups.result() if groups is not None else {}
     out = {}
     for code in p["codes"]:
         first = firsts.get(code)
@@ -155,18 +161,12 @@ def submitted(store: Queryable, p: dict[str, Any]) -> dict[str, Submitted]:
             # the views file a recount's rows table by table, `submissions_exact`
             # before `submissions`: only a read beside a retraction being filed
             raise StoreUnavailable(f"submissions of {code}: minute {minutes[code]} read while being filed")
-        out[str(code).zfill(12)] = Submitted(first, ACTIVITY in kinds[code], ZERO in kinds[code], False)
+        out[str(code).zfill(12)] = Submitted(
+            first, ACTIVITY in kinds[code], ZERO in kinds[code], held.get(code // p["scale"], 0) > 0
+        )
     return out
 
 
 def contradicted(store: Queryable, p: dict[str, Any]) -> dict[int, int]:
-    """Per group number: how many contradicted zero reports' codes it holds."""
+    """Per group number: how many codes with a contradicted zero report it holds."""
     return {grp: n for grp, n in store.query(CONTRADICTED_SQL, p)}
-
-
-def combine(found: dict[str, Submitted], groups: dict[int, int], scale: int) -> dict[str, Submitted]:
-    """`submitted`'s answer with `contradicted`'s, per code (groups of `scale`)."""
-    return {
-        code: Submitted(s.first_us, s.activity, s.zero_reported, groups.get(int(code) // scale, 0) > 0)
-        for code, s in found.items()
-    }

@@ -145,8 +145,8 @@ class Pipeline:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return list(client(self.settings).execute(sql, params))
 
-    def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        client(self.settings).execute(sql, rows)
+    def insert(self, sql: str, rows: list[Any], columnar: bool = False) -> None:
+        client(self.settings).execute(sql, rows, columnar=columnar)
 
 
 def httpx_json(value: Any) -> bytes:

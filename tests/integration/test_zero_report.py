@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schemas.records import EventRecord
+from services.aggregator.contributions import Counted, submissions
+from services.aggregator.counting_store import LEDGER_COLUMNS, Ledger
+from services.aggregator.fold import FactRow
 from tests.integration.harness import Pipeline, poll, produce, wait_caught_up
 
 TOWN = "341824100"  # 华阳镇, 绩溪县: 9 villages
@@ -290,17 +293,24 @@ def test_the_replay_recomputes_the_flag_and_reports_a_difference(contradictions:
 
     for code in (TOWN_A, TOWN_B, COUNTY):
         assert replay(code)["differences"] == [], code
-    # a zero report forged into the store at C1, which has an event: the served
-    # town holds a contradicted zero report, the archive's replay does not
-    columns = "kind, jurisdiction, subject, occurred_us, recorded_us, event_id, attr, origin, value"
+    # a zero report forged into the store at C1, which has an event: its
+    # submission rows as a recount files them (services/common/submissions.py).
+    # The served town holds a contradicted zero report, the archive's replay does not
     forged_us = int((DEADLINE - timedelta(hours=5)).timestamp() * 1_000_000)
-    p.insert(
-        f"INSERT INTO facts ({columns}) VALUES",
-        [("report.zero", C1, "", forged_us, forged_us, "forged-zero", DAY, "", 0)],
-    )
+    fact = FactRow("report.zero", C1, "", forged_us, forged_us, "forged-zero", DAY, "", 0)
+    rows = submissions([Counted("forged-zero", (fact,), forged_us, None)])
+
+    def file(sign: int) -> None:
+        ledger = Ledger()
+        ledger.add_submissions({k: sign * d for k, d in rows.items()}, "z:forged-zero", sign + 2)
+        p.insert(
+            f"INSERT INTO counting_ledger ({', '.join(LEDGER_COLUMNS)}) VALUES", ledger.columns, columnar=True
+        )
+
+    file(1)
     try:
         diffs = replay(TOWN_C)["differences"]
         assert {"figure": "reporting.zero_report_contradicted", "served": True, "replayed": False} in diffs
     finally:
-        p.query("ALTER TABLE facts DELETE WHERE event_id = 'forged-zero'")
+        file(-1)  # the same rows negated: every sum back to what it was
     poll(lambda: replay(TOWN_C)["differences"], lambda d: d == [], what="store restored")
