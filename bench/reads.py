@@ -1,4 +1,4 @@
-"""python -m bench reads --results RUN.json --database DB [--runs 50] [--out PATH]
+"""python -m bench reads --results RUN.json --database DB [--runs 50] [--replay] [--out PATH]
 
 The benchmark's API stage (bench/stages/api.py) alone, over the database a
 run kept (`python -m bench run --keep`): this checkout's API is started on
@@ -7,6 +7,9 @@ and "as of an hour ago". One API version timed over two runs' databases
 (1 M and 10 M events) shows whether a read grows with the events behind it
 (issue #13: 10 M / 1 M <= 1.5). Nothing else of ours runs meanwhile; the
 kept database is left as it was (one credential added to use it).
+With --replay, the run's replay stage too (bench/stages/replay.py): its
+province-day replayed and compared with what this API serves, a village's
+daily report timed meanwhile.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench import http
 from bench.runner import commit, loadavg
 from bench.stack import kept_stack
-from bench.stages import api
+from bench.stages import api, replay
 
 DEFAULT_RUNS = 50
 
@@ -34,6 +38,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="timed runs of each view")
     p.add_argument("--out", type=Path, help="results file (JSON; the table goes next to it as .md)")
     p.add_argument("--note", default="", help="a remark for the results")
+    p.add_argument(
+        "--replay",
+        action="store_true",
+        help="also the run's replay of a province-day, with a village timed meanwhile",
+    )
     return p
 
 
@@ -46,6 +55,16 @@ def run_facts(results: Path) -> tuple[str, str, datetime, int]:
         return str(r["load"]["province"]), str(r["api"]["date"]), hour_ago, int(r["load"]["events"])
     except (OSError, ValueError, KeyError) as exc:
         raise SystemExit(f"--results: {results} is not a bench run's results file ({exc!r})") from None
+
+
+def replay_target(results: Path) -> tuple[str, date, str | None]:
+    """The run's replayed province, date and village timed meanwhile."""
+    try:
+        rp = json.loads(results.read_text("utf-8"))["replay"]
+        during = rp.get("village_daily_during") or {}
+        return str(rp["jurisdiction"]), date.fromisoformat(rp["date"]), during.get("village")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"--replay: {results} holds no replay stage ({exc!r})") from None
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -71,6 +90,20 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| {v['view']} | {v['p50_ms']} | {v['p99_ms']} | {v['n']} | {v['target_p99_ms']:g} | {met} |"
         )
+    if r.get("replay"):
+        rp = r["replay"]
+        lines += [
+            "",
+            f"Replay of {rp['jurisdiction']} on {rp['date']}: {rp['events']:,} events in {rp['seconds']} s "
+            f"({rp['events_per_s']:,} events/s), {rp['differences']} differences from the served figures.",
+        ]
+        d = rp.get("village_daily_during")
+        if d:
+            met = "met" if d["p99_ms"] <= d["target_p99_ms"] else "**missed**"
+            lines.append(
+                f"Village {d['village']} daily meanwhile: p50 {d['p50_ms']} ms, p99 {d['p99_ms']} ms, "
+                f"max {d['max_ms']} ms ({d['n']} reads; target p99 <= {d['target_p99_ms']} ms: {met})."
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -102,6 +135,11 @@ def main(argv: list[str] | None = None) -> None:
         with http.client(stack.api_url, stack.token, timeout=60) as c:
             c.get(api.SEARCH_PATH, params={"q": "许岭"}).raise_for_status()
         r["api"] = api.run(stack, province, day, args.runs, hour_ago=hour_ago)
+        if args.replay:
+            province_, replay_day, village = replay_target(args.results)
+            print(f"replaying {province_} on {replay_day}", flush=True)
+            zone = ZoneInfo(stack.settings.timezone)
+            r["replay"] = replay.run(stack, province_, replay_day, zone, village)
     finally:
         stack.children.stop_all()
     r["meta"]["loadavg_end"] = loadavg()

@@ -1,11 +1,12 @@
-"""The SQL behind the reporting status (contract section 5: a report's own
-status and the 零报告), counted inside ClickHouse from the fold's fact rows
+"""The SQL behind the 零报告 (contract section 5: every unit's status),
+counted inside ClickHouse from the fold's fact rows
 of one subtree (one key range), grouped by `grp`: the subtree itself
 (digits = its significant digits) or each of its children (digits = the
 children's), as the number intDiv(code, scale) with scale = 10^(12 - digits).
 Parameters: lo, hi, scale, start, end, as_of, and per query
 the names below. Every statement runs on ClickHouse 18.16 and current. The
-daily figures (section 4) are sums of the counts: counts_sql.py."""
+daily figures (section 4) are sums of the counts (counts_sql.py), and a
+daily report's own status reads the submission rows (reporting_sql.py)."""
 
 from __future__ import annotations
 
@@ -118,12 +119,6 @@ WHERE {VISIBLE}
 GROUP BY grp""",
         group=GROUP,
     )
-
-
-@cache
-def reporting_sql(scale: int) -> str:
-    """`reporting` as one query: (grp, first_us, activity, zero_reported, zero_contradicted)."""
-    return reporting(scale).sql()
 
 
 def _array(items: Sequence[str]) -> str:
