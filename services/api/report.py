@@ -18,11 +18,13 @@ from services.api.state import ApiState
 from services.common.figures import flatten
 from services.common.windows import format_cutoff
 
-#: runs a report's children query beside its own (ClickHouse 18.16 spends most
-#: of a small query analysing it, on one core: two at once take the time of
-#: one on this 2-core machine). Its threads keep their ClickHouse connections
-#: (ReadStore holds one per thread).
-_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="report-children")
+#: runs a report's registry look-ups and children query beside its own
+#: (ClickHouse 18.16 spends most of a small query analysing it, on one core:
+#: two at once take the time of one on this 2-core machine). Its tasks wait
+#: for nothing but their own queries (they may use daily.py's pools, never
+#: this one). Its threads keep their ClickHouse connections (ReadStore holds
+#: one per thread).
+_BESIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-children")
 
 
 def iso(ts: datetime) -> str:
@@ -55,18 +57,25 @@ def _reporting(r: Reporting, deadline: datetime, zone: Any) -> models.Reporting:
 
 
 def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.DailyReport:
+    """The report: the registry look-ups, the jurisdiction's own figures and
+    status and, with `children`, its children's, all read at once."""
     zone = state.settings.zone
-    division = divisions.division(state.store, req.code)
     window, deadline = req.window, req.deadline
     query = DailyQuery(state.store, state.settings.focus_area_list)
     day = req.day.isoformat()
     whole = Scope.whole(req.code)
-    kids = divisions.children(state.store, req.code) if children else []
-    digits = len(codes.significant(kids[0].code)) if kids else 0
-    per_child = None
-    if kids:
-        per_child = _BESIDE.submit(query.run, Scope(req.code, digits), window, req.as_of, day, deadline)
+    found = _BESIDE.submit(divisions.division, state.store, req.code)
+
+    def per_child() -> tuple[list[Division], int, tuple[dict[str, Any], dict[str, Reporting]]]:
+        kids = divisions.children(state.store, req.code)
+        # the children's level from their codes: a city's children may be towns (东莞)
+        digits = len(codes.significant(kids[0].code)) if kids else 0
+        result = query.run(Scope(req.code, digits), window, req.as_of, day, deadline) if kids else ({}, {})
+        return kids, digits, result
+
+    below = _BESIDE.submit(per_child) if children else None
     figures, reporting = query.run(whole, window, req.as_of, day, deadline)
+    division = found.result()  # an unknown code raises here, whatever the rest found
     key = codes.significant(req.code)
     empty = DailyQuery.empty(state.settings.focus_area_list)
     own = models.DailyReport(
@@ -77,8 +86,8 @@ def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.Dai
     if not children:
         return own
     rows: list[models.DailyRow] = []
-    if per_child is not None:
-        child_figures, child_reporting = per_child.result()
+    if below is not None:
+        kids, digits, (child_figures, child_reporting) = below.result()
         for kid in kids:
             k = kid.code[:digits]
             rows.append(
