@@ -6,7 +6,40 @@
 -- ancestor, +1 at an event's `since` and -1 at its `until`, keyed by its
 -- submission time `rec` (= since). Run with the aggregator stopped, then
 -- `ribao rebuild-counts` (README, Upgrading).
-ALTER TABLE counting_ledger ADD COLUMN rec Int64 DEFAULT 0;
+--
+-- The ledger gains the column `rec`. It is made again rather than altered: on
+-- a cluster an ALTER ... ON CLUSTER of its non-replicated (Null) local table
+-- is refused ("isn't replicated, but shard #2 is replicated"), and it holds
+-- nothing, so its views go, it comes back with the column, and so do they
+-- (the same views as migration 013).
+DROP TABLE IF EXISTS counts_mv;
+DROP TABLE IF EXISTS counts_exact_mv;
+DROP TABLE IF EXISTS counts_snapshots_mv;
+DROP TABLE IF EXISTS counting_ledger;
+CREATE TABLE IF NOT EXISTS counting_ledger (
+    kind UInt8,
+    code UInt64,
+    counter UInt16,
+    bucket Int32,
+    gap UInt8,
+    t Int64,
+    delta Int64,
+    subject String,
+    seq UInt64,
+    event_ids Array(String),
+    since Array(Int64),
+    until Array(Int64),
+    rec Int64
+) ENGINE = Null;
+CREATE MATERIALIZED VIEW IF NOT EXISTS counts_mv TO counts AS
+SELECT code, counter, bucket, gap, toInt32(intDiv(t + 3599999999, 3600000000)) AS stamp_hour, delta,
+    cityHash64(subject, seq) AS batch
+FROM counting_ledger WHERE kind = 0;
+CREATE MATERIALIZED VIEW IF NOT EXISTS counts_exact_mv TO counts_exact AS
+SELECT code, t, counter, bucket, gap, delta, cityHash64(subject, seq) AS batch
+FROM counting_ledger WHERE kind = 0;
+CREATE MATERIALIZED VIEW IF NOT EXISTS counts_snapshots_mv TO counting_snapshots AS
+SELECT subject, seq, event_ids, since, until FROM counting_ledger WHERE kind = 1;
 -- submissions: the rows summed per (counter, bucket, code, minute of the
 -- submission time, hour of the stamp rounded up). Ordered by (counter, bucket)
 -- first: one status reads a few buckets of a few codes, and the contradiction
