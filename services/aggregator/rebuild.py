@@ -29,6 +29,7 @@ TABLES = (
     "submissions",
     "submissions_exact",
     "submissions_until",
+    "submissions_by_bucket",
 )
 #: the migrations whose last statement copies fact rows into `subject_facts`
 COPIES = ("counts", "submissions")

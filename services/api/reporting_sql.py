@@ -17,15 +17,19 @@ For codes C, W = [s, e) in hour buckets, date D and as of T, three reads:
   positive. A row is stamped either at its submission time (an event
   counted from then) or after it (a retraction's -1, in the small
   `submissions_until` table, by submission time).
-- `CONTRADICTED_SQL`: per group, the codes Z of the subtree with a positive
-  OWN_ZERO sum for D (their own zero reports standing) and a positive
-  ACTIVITY sum in W (an event of Z's subtree submitting): the contradicted
-  zero reports.
+- `CANDIDATES_SQL`, then `LATER_SQL`: per group, the codes Z of the subtree
+  with a positive OWN_ZERO sum for D (their own zero reports standing) and a
+  positive ACTIVITY sum in W (an event of Z's subtree submitting): the
+  contradicted zero reports. From `submissions_by_bucket` (ordered by bucket,
+  so the zero-reporting codes looked up in one bucket share granules) summed
+  by the whole hour before T; the codes with rows stamped in the hour around
+  T (its `n`, never cancelled) add their exact rows up to T.
 
 Why the sums are the statuses: services/common/submissions.py. The first two
-read the few rows of the codes asked for; the third reads the day's zero
-reports of the subtree and, for their codes only, W's activity rows: it
-grows with the units that send zero reports, not with the events.
+read the few rows of the codes asked for (the tables are ordered by code
+first); the third reads the day's zero reports of the subtree and, for their
+codes only, W's activity rows: it grows with the units that send zero
+reports, not with the events.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from schemas import codes as division
 from services.api import counts_sql
 from services.api.errors import StoreUnavailable
 from services.api.store import Queryable
+from services.common.counting import BUCKET_US as HOUR_US
 from services.common.counting import window_buckets
 from services.common.submissions import ACTIVITY, MINUTE_US, OWN_ZERO, ZERO, Submitted, day_number
 
@@ -60,35 +65,34 @@ FROM (
 GROUP BY code, counter, rec_minute
 HAVING n > 0"""
 
-_ZEROS = f"""
-    SELECT code FROM (
-        SELECT code, delta FROM submissions
-        WHERE counter = {OWN_ZERO} AND bucket = %(day)s AND code >= %(sub_lo)s AND code <= %(sub_hi)s
-          AND stamp_hour <= %(stamp_hour)s
-        UNION ALL
-        SELECT code, %(sign)s * delta FROM submissions_exact
-        WHERE counter = {OWN_ZERO} AND bucket = %(day)s AND code >= %(sub_lo)s AND code <= %(sub_hi)s
-          AND t > %(lo)s AND t <= %(hi)s
-    )
-    GROUP BY code
-    HAVING sum(delta) > 0"""
+#: codes with own zero reports for D in the subtree (stamped by the hour after
+#: T), and for each: its own-zero and activity sums stamped by the hour before
+#: T, and how many rows it has stamped in the hour around T (`later`)
+CANDIDATES_SQL = f"""
+SELECT code,
+    sumIf(delta, counter = {OWN_ZERO} AND stamp_hour <= %(below)s) AS zero_below,
+    sumIf(delta, counter = {ACTIVITY} AND stamp_hour <= %(below)s) AS active_below,
+    sumIf(n, stamp_hour > %(below)s) AS later
+FROM submissions_by_bucket
+WHERE stamp_hour <= %(above)s
+  AND ((counter = {OWN_ZERO} AND bucket = %(day)s AND code >= %(sub_lo)s AND code <= %(sub_hi)s)
+       OR (counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s AND code IN (
+            SELECT code FROM submissions_by_bucket
+            WHERE counter = {OWN_ZERO} AND bucket = %(day)s AND code >= %(sub_lo)s AND code <= %(sub_hi)s
+              AND stamp_hour <= %(above)s)))
+GROUP BY code"""
 
-CONTRADICTED_SQL = f"""
-SELECT intDiv(code, %(scale)s) AS grp, count() AS contradicted
-FROM (
-    SELECT code, sum(delta) AS n FROM (
-        SELECT code, delta FROM submissions
-        WHERE counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s AND stamp_hour <= %(stamp_hour)s
-          AND code IN ({_ZEROS})
-        UNION ALL
-        SELECT code, %(sign)s * delta FROM submissions_exact
-        WHERE counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s AND t > %(lo)s AND t <= %(hi)s
-          AND code IN ({_ZEROS})
-    )
-    GROUP BY code
-    HAVING n > 0
-)
-GROUP BY grp"""
+#: the same sums for a few codes, from their rows stamped after that hour and by T
+LATER_SQL = f"""
+SELECT code,
+    sumIf(delta, counter = {OWN_ZERO}) AS zero_later,
+    sumIf(delta, counter = {ACTIVITY}) AS active_later
+FROM submissions_exact
+WHERE code IN %(later_codes)s
+  AND ((counter = {OWN_ZERO} AND bucket = %(day)s)
+       OR (counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s))
+  AND t > %(below_us)s AND t <= %(as_of)s
+GROUP BY code"""
 
 
 def first_sql(minutes: dict[int, int]) -> str:
@@ -129,6 +133,9 @@ def params(
         "e": e,
         "day": day_number(day),
         "as_of": as_of_us,
+        "below": as_of_us // HOUR_US,
+        "above": -(-as_of_us // HOUR_US),
+        "below_us": as_of_us // HOUR_US * HOUR_US,
         "sub_lo": int(sub_lo),
         "sub_hi": int(sub_hi),
         "scale": scale,
@@ -168,5 +175,22 @@ def statuses(store: Queryable, p: dict[str, Any], beside: Executor) -> dict[str,
 
 
 def contradicted(store: Queryable, p: dict[str, Any]) -> dict[int, int]:
-    """Per group number: how many codes with a contradicted zero report it holds."""
-    return {grp: n for grp, n in store.query(CONTRADICTED_SQL, p)}
+    """Per group number: how many codes of the subtree hold a contradicted zero
+    report. The codes with own zero reports, with their sums stamped by the
+    whole hour before T (`submissions_by_bucket`); for the few with rows
+    stamped in the hour around T, the exact rows from that hour up to T."""
+    sums: dict[int, list[int]] = {}
+    later: list[int] = []
+    for code, zero, active, n in store.query(CANDIDATES_SQL, p):
+        sums[code] = [zero, active]
+        if n:
+            later.append(code)
+    if later:
+        for code, zero, active in store.query(LATER_SQL, {**p, "later_codes": tuple(later)}):
+            sums[code][0] += zero
+            sums[code][1] += active
+    out: dict[int, int] = defaultdict(int)
+    for code, (zero, active) in sums.items():
+        if zero > 0 and active > 0:
+            out[code // p["scale"]] += 1
+    return dict(out)

@@ -48,6 +48,7 @@ SHARD_KEYS: dict[str, str | None] = {
     "submissions": None,
     "submissions_exact": None,
     "submissions_until": None,
+    "submissions_by_bucket": None,
     "counting_snapshots": "cityHash64(subject)",
 }
 
@@ -60,6 +61,7 @@ VIEWS = {
     "counts_reporting_mv",
     "counts_reporting_exact_mv",
     "counts_reporting_until_mv",
+    "counts_reporting_grouped_mv",
 }
 LOCAL = "_local"
 
