@@ -13,7 +13,7 @@ Keys travel as native-format external tables, not as SQL text.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -81,32 +81,32 @@ class Ledger:
         the snapshot they lead to: on a cluster the ledger is sharded by
         subject, so a subject's deltas and snapshot reach one shard in one
         block, and the views file a hash of both with each delta (migration 013)."""
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
-        for (at, (c, n, b, g)), d in deltas.items():
-            kind.append(0)
-            code.append(_code(c))
-            counter.append(n)
-            bucket.append(b)
-            gap.append(g)
-            t.append(at)
-            delta.append(d)
-            subject.append(name)
-            seq.append(number)
-            ids.append(_NONE)
-            since.append(_NONE)
-            until.append(_NONE)
-            rec.append(0)
+        self._add_changes(0, deltas, name, number, fourth="gap")
 
     def add_submissions(self, deltas: SubmissionDeltas, name: str, number: int) -> None:
         """One subject's submission rows (services/common/submissions.py), with
         its name and snapshot number as its deltas carry them."""
+        self._add_changes(2, deltas, name, number, fourth="rec")
+
+    def _add_changes(
+        self,
+        row_kind: int,
+        changes: Mapping[tuple[int, tuple[str, int, int, int]], int],
+        name: str,
+        number: int,
+        fourth: str,
+    ) -> None:
+        """Rows of `row_kind` from (stamp, (code, counter, bucket, x)) -> delta,
+        x filed in column `fourth` (gap or rec) and 0 in the other."""
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
-        for (at, (c, n, b, r)), d in deltas.items():
-            kind.append(2)
+        keyed, zeroed = (gap, rec) if fourth == "gap" else (rec, gap)
+        for (at, (c, n, b, x)), d in changes.items():
+            kind.append(row_kind)
             code.append(_code(c))
             counter.append(n)
             bucket.append(b)
-            gap.append(0)
+            keyed.append(x)
+            zeroed.append(0)
             t.append(at)
             delta.append(d)
             subject.append(name)
@@ -114,7 +114,6 @@ class Ledger:
             ids.append(_NONE)
             since.append(_NONE)
             until.append(_NONE)
-            rec.append(r)
 
     def add_snapshot(self, name: str, number: int, counted: Sequence[Counted]) -> None:
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns

@@ -78,10 +78,10 @@ class DailyQuery:
         status from the maintained submission rows (reporting_sql.py)."""
         start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
         group_codes = self._codes(scope)
-        scale = 10 ** (12 - scope.digits)
-        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale)
         if not group_codes:
             return {}, {}
+        scale = 10 ** (12 - scope.digits)
+        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale)
         found = _BESIDE.submit(reporting_sql.statuses, self._store, params, _CHECKS)
         by_code = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us)
         out = {code[: scope.digits]: f for code, f in by_code.items()}

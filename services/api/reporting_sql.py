@@ -44,7 +44,6 @@ from services.api import counts_sql
 from services.api.errors import StoreUnavailable
 from services.api.store import Queryable
 from services.common.counting import BUCKET_US as HOUR_US
-from services.common.counting import window_buckets
 from services.common.submissions import ACTIVITY, MINUTE_US, OWN_ZERO, ZERO, Submitted, day_number
 
 _SUBMITS = (
@@ -124,13 +123,10 @@ def params(
 ) -> dict[str, Any]:
     """The reads' parameters: `scope` is the report's own code (the subtree the
     contradiction check reads), `scale` its groups' (10^12 for one group)."""
-    s, e = window_buckets(start_us, end_us)
     sub_lo, sub_hi = division.subtree_range(scope)
-    tail = counts_sql.params(group_codes, start_us, end_us, as_of_us)
     return {
-        **tail,
-        "s": s,
-        "e": e,
+        # codes, the window's buckets s and e, and the stamp hour and exact tail around T
+        **counts_sql.params(group_codes, start_us, end_us, as_of_us),
         "day": day_number(day),
         "as_of": as_of_us,
         "below": as_of_us // HOUR_US,

@@ -22,7 +22,7 @@ from services.common.counting import Model, read_figures
 from services.common.figures import DEFAULT_FOCUS_AREAS
 from services.common.reference import daily_figures, reporting_status
 from services.common.submissions import read_reporting
-from services.common.windows import report_window
+from services.common.windows import Window, report_window
 from tests.integration.eventgen import DAYS, record_sets
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -48,16 +48,21 @@ def as_of_choices(records: list[EventRecord]) -> list[datetime]:
     return out
 
 
+def draw_question(data: st.DataObject, records: list[EventRecord]) -> tuple[str, date, Window, datetime]:
+    """A report to ask: a jurisdiction, a date, a window (any cutoff) and an as_of."""
+    code = data.draw(st.sampled_from(CODES))
+    day = date.fromisoformat(data.draw(st.sampled_from(DAYS)))
+    window = report_window(day, data.draw(st.integers(0, 24)), ZONE)
+    return code, day, window, data.draw(st.sampled_from(as_of_choices(records)))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_summed_deltas_equal_the_reference(data: st.DataObject) -> None:
     records = data.draw(record_sets(VILLAGES))
     deltas = CountingState(MODEL).apply(versions(records))
     for _ in range(6):
-        code = data.draw(st.sampled_from(CODES))
-        day = date.fromisoformat(data.draw(st.sampled_from(DAYS)))
-        window = report_window(day, data.draw(st.integers(0, 24)), ZONE)
-        as_of = data.draw(st.sampled_from(as_of_choices(records)))
+        code, day, window, as_of = draw_question(data, records)
         got = read_figures(
             rows(deltas), MODEL, code, to_micros(window.start), to_micros(window.end), to_micros(as_of)
         )
@@ -147,10 +152,7 @@ def test_submission_rows_give_the_reference_reporting_status(data: st.DataObject
         i += n
     rows = _submission_rows(state)
     for _ in range(6):
-        code = data.draw(st.sampled_from(CODES))
-        day = date.fromisoformat(data.draw(st.sampled_from(DAYS)))
-        window = report_window(day, data.draw(st.integers(0, 24)), ZONE)
-        as_of = data.draw(st.sampled_from(as_of_choices(records)))
+        code, day, window, as_of = draw_question(data, records)
         got = read_reporting(
             rows, code, to_micros(window.start), to_micros(window.end), day.isoformat(), to_micros(as_of)
         )
