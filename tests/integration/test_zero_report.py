@@ -314,3 +314,23 @@ def test_the_replay_recomputes_the_flag_and_reports_a_difference(contradictions:
     finally:
         file(-1)  # the same rows negated: every sum back to what it was
     poll(lambda: replay(TOWN_C)["differences"], lambda d: d == [], what="store restored")
+
+
+def test_a_contradiction_within_the_hour_of_as_of(pipeline: Pipeline) -> None:
+    """A zero report, then a real event in the same village, both recorded
+    inside one hour: as of a moment between them and after both, the flag
+    follows (the status reads sum whole stamp hours and add the exact rows
+    of the codes with rows in the hour around as_of)."""
+    village = "341824101201"  # 周坑村委会, 绩溪县: no other test's
+    zero_at = DEADLINE - timedelta(hours=5, minutes=50)
+    event_at = zero_at + timedelta(minutes=20)
+    produce(pipeline.settings, [zero(village, zero_at), screening(village, event_at)])
+    wait_caught_up(pipeline)
+    for as_of, flag in (
+        (event_at - timedelta(microseconds=1), False),
+        (event_at, True),
+        (event_at + timedelta(minutes=10), True),
+    ):
+        for code in (village, village[:9], village[:6]):
+            got = daily(pipeline, code, as_of=as_of.isoformat())["reporting"]
+            assert got["zero_report_contradicted"] is flag, (code, as_of)
