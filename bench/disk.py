@@ -71,7 +71,7 @@ def measure(events: int, seed: int, keep: bool) -> dict[str, Any]:
         total = aggregator.topic_size(stack.settings)
         started = time.perf_counter()
         stack.start("aggregator")
-        aggregator.wait_archived(stack.settings, total, max(600.0, total / 100), "aggregator")
+        aggregator.wait_folded(stack.settings, stack.group, max(600.0, total / 10), "aggregator")
         aggregator.wait_recounted(stack.settings, stack.group, 1800)
         drained = time.perf_counter() - started
         stack.stop("aggregator")

@@ -38,39 +38,49 @@ def archived(settings: CommonSettings, table: str = "events") -> int:
     return int(rows[0][0] or 0)
 
 
-def wait_archived(
-    settings: CommonSettings, target: int, timeout: float, label: str
-) -> list[tuple[float, int]]:
-    """Polls the archive until it holds `target` rows; returns (time, rows) samples."""
-    samples: list[tuple[float, int]] = []
-    progress = Progress(label, target)
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = archived(settings)
-        samples.append((time.perf_counter(), rows))
-        progress.update(rows)
-        if rows >= target:
-            return samples
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{label}: {rows:,} of {target:,} archived after {timeout:.0f}s")
-        time.sleep(0.5)
-
-
-def subjects_lag(settings: CommonSettings, group: str) -> int:
-    """Records of the subjects topic the group has not committed (recounts not written)."""
+def group_lag(settings: CommonSettings, group: str, topic: str) -> tuple[int, int]:
+    """(records of `topic` the group has not committed, records on it). On the
+    events topic a record holds one or more events (schemas/records.py): the
+    archive's rows count events, the topic's offsets records."""
     from kafka import KafkaAdminClient
 
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        topic = settings.subjects_topic_name
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
         ends = consumer.end_offsets(tps)
         committed = admin.list_group_offsets({group: None}).get(group, {})
-        return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+        lag = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in tps)
+        return lag, int(sum(ends.values()))
     finally:
         consumer.close()
         admin.close()
+
+
+def wait_folded(settings: CommonSettings, group: str, timeout: float, label: str) -> list[tuple[float, int]]:
+    """Polls until the aggregator's group has committed every record of the
+    events topic (every event in them archived and its subjects published);
+    returns (time, archived rows) samples, the last taken after that."""
+    samples: list[tuple[float, int]] = []
+    lag, total = group_lag(settings, group, settings.events_topic)
+    progress = Progress(f"{label}, records", total)
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = archived(settings)
+        samples.append((time.perf_counter(), rows))
+        lag, total = group_lag(settings, group, settings.events_topic)
+        progress.update(total - lag)
+        if lag == 0:
+            samples.append((time.perf_counter(), archived(settings)))
+            return samples
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label}: {lag:,} of {total:,} records not folded after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def subjects_lag(settings: CommonSettings, group: str) -> int:
+    """Records of the subjects topic the group has not committed (recounts not written)."""
+    return group_lag(settings, group, settings.subjects_topic_name)[0]
 
 
 def wait_recounted(settings: CommonSettings, group: str, timeout: float) -> None:
@@ -84,17 +94,18 @@ def wait_recounted(settings: CommonSettings, group: str, timeout: float) -> None
 
 
 def run(stack: Stack, timeout: float, workers: int = 1) -> dict[str, Any]:
-    target = topic_size(stack.settings)
+    before = archived(stack.settings)
     started = time.perf_counter()
     for k in range(workers):  # workers of one consumer group share the partitions
         stack.start("aggregator" if k == 0 else f"aggregator-{k + 1}", service="aggregator")
-    samples = wait_archived(stack.settings, target, timeout, "aggregator (backlog)")
+    samples = wait_folded(stack.settings, stack.group, timeout, "aggregator (backlog)")
     # the figures are complete when the counting agent has caught up too: the
     # drain is timed to then (the last archive sample stands for when stage 1 ended)
     wait_recounted(stack.settings, stack.group, timeout)
     samples.append((time.perf_counter(), samples[-1][1]))
     finished = samples[-1][0]
-    first = next((t, n) for t, n in samples if n > 0)
+    target = samples[-1][1] - before
+    first = next((t, n) for t, n in samples if n > before)
     # the first sample with rows marks the first batch written; the rows before
     # it were written in less than one polling interval, so they are left out
     working = finished - first[0]
@@ -103,6 +114,7 @@ def run(stack: Stack, timeout: float, workers: int = 1) -> dict[str, Any]:
         rate = target / (finished - started)
     return {
         "events": target,
+        "records": topic_size(stack.settings),
         "workers": workers,
         "startup_s": round(first[0] - started, 1),
         "seconds": round(working, 1),

@@ -28,7 +28,7 @@ from bench import http
 from bench.loadgen import Region, live_events, probe_event
 from bench.stack import Stack
 from bench.stages import ingest
-from bench.stages.aggregator import archived, topic_size
+from bench.stages.aggregator import archived
 from bench.stats import latency_summary, percentile
 from services.common.clickhouse import client
 
@@ -51,6 +51,7 @@ def run(stack: Stack, region: Region, rate: int, seconds: float, zone: ZoneInfo,
     lock = threading.Lock()
     stop = threading.Event()
     local = threading.local()
+    archived_before = archived(stack.settings)
 
     def conn() -> Any:
         if getattr(local, "c", None) is None:
@@ -87,8 +88,11 @@ def run(stack: Stack, region: Region, rate: int, seconds: float, zone: ZoneInfo,
                 time.sleep(0.2)  # a dashboard's pace: the poller must not be the load
 
     def watcher() -> None:
+        # events acknowledged (the load's and the probes) and not archived yet
         while not stop.is_set():
-            backlog.append(topic_size(stack.settings) - archived(stack.settings))
+            with lock:
+                sent = int(acked["events"]) + len(probes)
+            backlog.append(sent - (archived(stack.settings) - archived_before))
             stop.wait(1.0)
 
     helpers = [threading.Thread(target=f, name=f.__name__) for f in (prober, poller, watcher)]

@@ -1,6 +1,8 @@
 """The full run's bulk: records written straight to the events topic, as
-ingest writes them (bench/records.py), with kafka-python (acks=all,
-idempotent), while the most recent events are kept for POST /v1/events."""
+ingest writes them (bench/records.py; a request's events bound for one
+partition packed into one record, REQUEST events a request), with
+kafka-python (acks=all, idempotent), while the most recent events are kept
+for POST /v1/events."""
 
 from __future__ import annotations
 
@@ -16,8 +18,11 @@ from bench.loadgen import Item
 from bench.records import record_key, record_value
 from bench.stages.progress import Progress
 from services.common.config import CommonSettings
+from services.common.producer import KeyPartitions, pack_by_partition
 from services.ingest.config import DEV_HMAC_KEY
-from services.ingest.producer import CachedKeyPartitioner
+
+#: events per request, as the bench's senders post them
+REQUEST = 1000
 
 
 def split_and_preload(
@@ -31,6 +36,17 @@ def split_and_preload(
     sent = 0
     progress = Progress("preload to Kafka", max(0, expected - keep_last))
     started = time.perf_counter()
+    partitions = KeyPartitions()
+    request: list[tuple[bytes, bytes]] = []
+
+    def send(producer: KafkaProducer) -> None:
+        count = len(producer.partitions_for(settings.events_topic) or ())
+        parts = [partitions.of(key, count) for key, _ in request]
+        for packed in pack_by_partition(parts, [value for _, value in request]):
+            future = producer.send(settings.events_topic, value=packed.value, partition=packed.partition)
+            future.add_errback(failures.append)
+        request.clear()
+
     try:
         for event, recorded_us in items:
             kept.append((orjson.dumps(event), recorded_us))
@@ -44,20 +60,17 @@ def split_and_preload(
                     client_id="ribao-bench-preload",
                     acks="all",
                     enable_idempotence=True,
-                    partitioner=CachedKeyPartitioner(),
                     linger_ms=20,
                     batch_size=1024 * 1024,
                     max_request_size=4 * 1024 * 1024,
                 )
-            future = producer.send(
-                settings.events_topic,
-                key=record_key(posted),
-                value=record_value(posted, when, DEV_HMAC_KEY),
-            )
-            future.add_errback(failures.append)
+            request.append((record_key(posted), record_value(posted, when, DEV_HMAC_KEY)))
+            if len(request) >= REQUEST:
+                send(producer)
             sent += 1
             progress.update(sent)
         if producer is not None:
+            send(producer)
             producer.flush()
     finally:
         if producer is not None:

@@ -33,6 +33,7 @@ from services.aggregator.decode import decode_record
 from services.aggregator.errors import AggregatorError, PoisonRecord
 from services.aggregator.fold import Effects, TopicPosition, fold
 from services.aggregator.jurisdictions import KnownCodes
+from services.aggregator.records import chunks, lines_of
 from services.aggregator.store import Store
 from services.aggregator.subjects import SubjectSink
 from services.aggregator.subjects import decode as decode_subjects
@@ -46,8 +47,8 @@ T = TypeVar("T")
 
 @dataclass
 class Batch:
-    """A batch ready to write: its Faust events (to acknowledge), the fold's
-    rows, and its dead letters."""
+    """A batch ready to write: the Faust events of the records it completes
+    (to acknowledge once it is written), the fold's rows, and its dead letters."""
 
     events: list[Any]
     effects: list[Effects]
@@ -130,7 +131,8 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         known, unregistered = split_unknown(decoded, unknown)
         folding = time.perf_counter()
         batch = [
-            fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset)) for msg, record in known
+            fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset, msg.line))
+            for msg, record in known
         ]
         metrics.observe_fold(time.perf_counter() - folding)
         return Batch(events, batch, poison + unregistered, started)
@@ -157,14 +159,15 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         small ones)."""
         while True:
             work = await queue.get()
-            while not queue.empty() and len(work.events) < settings.batch_max:
+            while not queue.empty() and len(work.effects) + len(work.dead) < settings.batch_max:
                 work = work.merged(queue.get_nowait())
             await commit(stream, work)
 
     @app.agent(topic)
     async def aggregate(stream: AsyncIterable[Any]) -> None:
-        # Batches are decoded and folded here while the writer task writes the
-        # previous ones (the write waits on ClickHouse, off the event loop).
+        # Records are taken, cut into batches of at most batch_max events
+        # (services/aggregator/records.py), decoded and folded here while the
+        # writer task writes the previous batches (off the event loop).
         # Writes, and so acks, keep the batches' order; at most QUEUED batches
         # wait for the writer, then this loop (and so consumption) waits too.
         queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=QUEUED)
@@ -172,27 +175,31 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
         try:
             # noack() as well as noack_take: otherwise auto-ack comes back when the
             # generator ends and unprocessed events get acknowledged.
-            async for events in stream.noack().noack_take(  # type: ignore[attr-defined]
-                settings.batch_max, within=settings.batch_within_s
+            async for records in stream.noack().noack_take(  # type: ignore[attr-defined]
+                settings.batch_records, within=settings.batch_within_s
             ):
                 started = time.perf_counter()
-                decoded: list[tuple[Message, EventRecord]] = []
-                poison: list[DeadLetter] = []
-                for event in events:
-                    m = event.message
-                    msg = Message(m.partition, m.offset, m.key, m.value)
-                    try:
-                        decoded.append((msg, decode_record(msg.value)))
-                    except PoisonRecord as exc:
-                        poison.append(DeadLetter(msg.partition, msg.offset, msg.key, msg.value, str(exc)))
-                codes = {record.event.jurisdiction for _, record in decoded}
-                unknown = await retrying("registry look-up", partial(known_codes.unknown, codes))
-                put = asyncio.ensure_future(queue.put(prepare(events, decoded, poison, unknown, started)))
-                await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
-                if writer.done():
-                    put.cancel()
-                    writer.result()  # the writer's error, if it failed
-                    raise AggregatorError("the writer task stopped")
+                taken = [
+                    (r, lines_of(r.message.partition, r.message.offset, r.message.key, r.message.value))
+                    for r in records
+                ]
+                for chunk in chunks(taken, settings.batch_max):
+                    decoded: list[tuple[Message, EventRecord]] = []
+                    poison: list[DeadLetter] = []
+                    for msg in chunk.lines:
+                        try:
+                            decoded.append((msg, decode_record(msg.value)))
+                        except PoisonRecord as exc:
+                            poison.append(DeadLetter.of(msg, str(exc)))
+                    codes = {record.event.jurisdiction for _, record in decoded}
+                    unknown = await retrying("registry look-up", partial(known_codes.unknown, codes))
+                    batch = prepare(chunk.completed, decoded, poison, unknown, started)
+                    put = asyncio.ensure_future(queue.put(batch))
+                    await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+                    if writer.done():
+                        put.cancel()
+                        writer.result()  # the writer's error, if it failed
+                        raise AggregatorError("the writer task stopped")
         finally:
             writer.cancel()  # what it had not acknowledged comes again
 

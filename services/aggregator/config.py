@@ -14,6 +14,9 @@ class AggregatorSettings(CommonSettings):
     aggregator_id: str = Field("ribao-aggregator", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     #: most events folded and written in one ClickHouse round
     batch_max: int = Field(5000, ge=1, le=1_000_000)
+    #: most Kafka records of the events topic taken at once (each holds one
+    #: or more events, schemas/records.py; they are written batch_max at a time)
+    batch_records: int = Field(500, ge=1, le=100_000)
     #: longest wait for a batch to fill, in seconds (bounds freshness)
     batch_within_s: float = Field(0.2, gt=0, le=60)
     #: Faust worker data folder (its local state)

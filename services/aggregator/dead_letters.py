@@ -4,12 +4,12 @@ Two kinds, both written to the topic by something other than ingest (which
 refuses them): a record that is not a valid event, and a valid event whose
 jurisdiction is not in the registry (the `divisions` table). Each is copied,
 unchanged, to the dead-letter topic (`RIBAO_DEAD_LETTER_TOPIC`, default
-`<events topic>.dead`) with headers naming its source partition and offset and
-the reason, and kept in the ClickHouse table `dead_letters` for auditors
+`<events topic>.dead`) with headers naming its source partition, offset and
+line (schemas/records.py) and the reason, and kept in the ClickHouse table `dead_letters` for auditors
 (`GET /v1/audit/dead-letters`). Only then is its offset acknowledged like any
 other, so the stream goes on. A crash after the copy and before the
 acknowledgement copies it again: the dead-letter topic is at-least-once, and
-a dead letter is identified by its source partition and offset.
+a dead letter is identified by its source partition, offset and line.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from services.common.producer import LazyProducer
 
 @dataclass(frozen=True)
 class Message:
-    """One record of the events topic, as the agent received it."""
+    """One event's value on the events topic (a line of a Kafka record,
+    schemas/records.py), as the agent received it."""
 
     partition: int
     offset: int
+    line: int
     key: bytes | None
     value: bytes | None
 
@@ -39,15 +41,21 @@ class Message:
 class DeadLetter:
     partition: int
     offset: int
+    line: int
     key: bytes | None
     value: bytes | None
     error: str
+
+    @classmethod
+    def of(cls, msg: Message, error: str) -> DeadLetter:
+        return cls(msg.partition, msg.offset, msg.line, msg.key, msg.value, error)
 
     def headers(self, source_topic: str) -> list[tuple[str, bytes]]:
         return [
             ("ribao.source.topic", source_topic.encode()),
             ("ribao.source.partition", str(self.partition).encode()),
             ("ribao.source.offset", str(self.offset).encode()),
+            ("ribao.source.line", str(self.line).encode()),
             ("ribao.error", self.error.encode()),
         ]
 
@@ -65,7 +73,7 @@ def split_unknown(
     for msg, record in decoded:
         code = record.event.jurisdiction
         if code in unknown:
-            dead.append(DeadLetter(msg.partition, msg.offset, msg.key, msg.value, unknown_jurisdiction(code)))
+            dead.append(DeadLetter.of(msg, unknown_jurisdiction(code)))
         else:
             keep.append((msg, record))
     return keep, dead

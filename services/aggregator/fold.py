@@ -33,8 +33,11 @@ from services.common.figures import CHECKPOINT_FIELDS
 
 @dataclass(frozen=True)
 class TopicPosition:
+    """An event's place on the topic: its Kafka record and its line there."""
+
     partition: int
     offset: int
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ArchiveRow:
     record: str
     kafka_partition: int
     kafka_offset: int
+    kafka_line: int
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ def fold(record: EventRecord, raw: bytes, position: TopicPosition) -> Effects:
         record=raw.decode("utf-8"),
         kafka_partition=position.partition,
         kafka_offset=position.offset,
+        kafka_line=position.line,
     )
     facts = tuple(
         FactRow(event.type, event.jurisdiction, subject, occurred, recorded, eid, attr, origin, value)

@@ -180,9 +180,17 @@ class Store:
         if dead:
             now_us = time.time_ns() // 1000
             self._ch.execute(
-                "INSERT INTO dead_letters (kafka_partition, kafka_offset, record, error, detected_us) VALUES",
+                "INSERT INTO dead_letters"
+                " (kafka_partition, kafka_offset, kafka_line, record, error, detected_us) VALUES",
                 [
-                    (d.partition, d.offset, (d.value or b"").decode("utf-8", "replace"), d.error, now_us)
+                    (
+                        d.partition,
+                        d.offset,
+                        d.line,
+                        (d.value or b"").decode("utf-8", "replace"),
+                        d.error,
+                        now_us,
+                    )
                     for d in dead
                 ],
             )

@@ -246,6 +246,7 @@ class Difference(Strict):
 class KafkaPosition(Strict):
     partition: int
     offset: int
+    line: int = Field(description="the event's line in that record (schemas/records.py)")
 
 
 class ArchivedEvent(Strict):
@@ -310,6 +311,10 @@ class SearchAnswer(Strict):
 class DeadLetter(Strict):
     partition: int
     offset: int
+    line: int = Field(
+        description="the event's line in that Kafka record (a record holds the events of one "
+        "request bound for one partition)"
+    )
     error: str
     record: str
     detected_at: DateTime

@@ -29,10 +29,14 @@ from services.common.windows import Window
 
 #: the archive rows behind (J, D) as of T, in recorded order (then by topic
 #: position: a total order, so that pages never overlap and every server,
-#: one or a cluster's shards, lists two copies of a record alike)
+#: one or a cluster's shards, lists two versions of an event alike); each
+#: record once: a batch folded again (after a rebalance or a kill, before its
+#: offsets were committed) archives its records again at the same topic
+#: position, and ReplacingMergeTree collapses such copies only when (if ever)
+#: it merges their parts (copies of a record share its event_id, so its shard)
 EVENTS_SQL = """
 SELECT event_id, recorded_us, content_hash, type, jurisdiction, occurred_us, source,
-    kafka_partition, kafka_offset, record,
+    kafka_partition, kafka_offset, kafka_line, record,
     (event_id, recorded_us) IN (SELECT event_id, recorded_us FROM event_duplicates) AS superseded,
     (event_id, recorded_us) IN (SELECT event_id, recorded_us FROM event_duplicates WHERE conflict = 1)
         AS conflicting
@@ -49,7 +53,8 @@ WHERE recorded_us <= %(as_of)s
         )
     ))
   )
-ORDER BY recorded_us, event_id, kafka_partition, kafka_offset"""
+ORDER BY recorded_us, event_id, kafka_partition, kafka_offset, kafka_line
+LIMIT 1 BY recorded_us, event_id, kafka_partition, kafka_offset, kafka_line"""
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class ArchivedEvent:
     source: str
     partition: int
     offset: int
+    line: int
     superseded: bool
     conflicting: bool
     record: EventRecord
@@ -73,7 +79,7 @@ class ArchivedEvent:
             "recorded_at": self.recorded_at.isoformat(),
             "type": self.type,
             "source": self.source,
-            "kafka": {"partition": self.partition, "offset": self.offset},
+            "kafka": {"partition": self.partition, "offset": self.offset, "line": self.line},
             "event": event,
         }
         if self.superseded:
@@ -94,7 +100,7 @@ def archived_events(
         sql += "\nLIMIT %(offset)s, %(limit)s"
         params |= {"limit": limit, "offset": offset}
     for row in store.iterate(sql, params):
-        eid, rec_us, _hash, etype, where, occ_us, source, part, off, record, sup, conf = row
+        eid, rec_us, _hash, etype, where, occ_us, source, part, off, line, record, sup, conf = row
         yield ArchivedEvent(
             eid,
             from_micros(rec_us),
@@ -104,6 +110,7 @@ def archived_events(
             source,
             int(part),
             int(off),
+            int(line),
             bool(sup),
             bool(conf),
             EventRecord.from_json(record.encode()),

@@ -39,6 +39,8 @@ SHARD_KEYS: dict[str, str | None] = {
     "retractions": "cityHash64(target_event_id)",
     "divisions": "cityHash64(code)",
     "dead_letters": "cityHash64(kafka_partition, kafka_offset)",
+    "dead_letters_new": "cityHash64(kafka_partition, kafka_offset)",
+    "dead_letters_old": "cityHash64(kafka_partition, kafka_offset)",
     "credentials": "cityHash64(token_id)",
     "event_versions": "id_key",
     "subject_facts": "cityHash64(subject)",

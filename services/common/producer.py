@@ -1,14 +1,20 @@
 """A kafka-python producer for durable writes (acks=all, idempotent), created
 on first use and again after a failure, so that a service starts (and says
-the broker is unreachable) without Kafka, and recovers when it is back."""
+the broker is unreachable) without Kafka, and recovers when it is back; and
+the packing of events into the events topic's records (schemas/records.py)."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.partitioner.default import murmur2
+
+from schemas.records import pack
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +52,58 @@ class LazyProducer:
                 producer.close(timeout=1)
             except Exception:  # closing a broken producer must not mask the real error
                 log.debug("closing the producer failed", exc_info=True)
+
+
+#: the largest value of a record holding several events (brokers take 1 MiB by default)
+MAX_RECORD_BYTES = 512 * 1024
+
+
+class KeyPartitions:
+    """The partition of a key as kafka-python's default partitioner (murmur2,
+    as the Java client) chooses it, computed once per (key, partition count):
+    the keys are counties, a few thousand, and the pure-Python hash is a
+    measurable part of each send."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[bytes, int], int] = {}
+
+    def of(self, key: bytes, count: int) -> int:
+        found = self._cache.get((key, count))
+        if found is None:
+            found = (murmur2(key) & 0x7FFFFFFF) % count
+            self._cache[(key, count)] = found
+        return found
+
+
+@dataclass(frozen=True)
+class PackedRecord:
+    """One Kafka record of several values (schemas.records.pack)."""
+
+    partition: int
+    value: bytes
+    #: the positions, among the values packed, of the ones it holds, in its line order
+    members: tuple[int, ...]
+
+
+def pack_by_partition(
+    partitions: Sequence[int], values: Sequence[bytes], max_bytes: int = MAX_RECORD_BYTES
+) -> list[PackedRecord]:
+    """The values, each bound for its partition, packed into as few records as
+    fit: in their order within each partition, each record at most `max_bytes`
+    (a larger value goes alone)."""
+    by_partition: dict[int, list[int]] = {}
+    for i, p in enumerate(partitions):
+        by_partition.setdefault(p, []).append(i)
+    out: list[PackedRecord] = []
+    for p, members in by_partition.items():
+        chunk: list[int] = []
+        size = 0
+        for i in members:
+            grown = size + len(values[i]) + (1 if chunk else 0)
+            if chunk and grown > max_bytes:
+                out.append(PackedRecord(p, pack([values[j] for j in chunk]), tuple(chunk)))
+                chunk, grown = [], len(values[i])
+            chunk.append(i)
+            size = grown
+        out.append(PackedRecord(p, pack([values[j] for j in chunk]), tuple(chunk)))
+    return out

@@ -16,14 +16,17 @@ from datetime import datetime, timedelta
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from schemas.records import EventRecord
+from schemas.records import EventRecord, unpack
 from services.common.config import CommonSettings
 
 
 @dataclass(frozen=True)
 class TopicRecord:
+    """An event on the topic: its Kafka record, its line there (schemas/records.py)."""
+
     partition: int
     offset: int
+    line: int
     record: EventRecord
 
 
@@ -60,12 +63,13 @@ def read_until(
                             break
                         if progress:
                             progress(1)
-                        try:
-                            rec = EventRecord.from_json(msg.value)
-                        except (ValidationError, ValueError):
-                            continue
-                        if rec.recorded_at <= as_of and (tp.partition, msg.offset) not in dead:
-                            yield TopicRecord(tp.partition, msg.offset, rec)
+                        for line, value in enumerate(unpack(msg.value or b"")):
+                            try:
+                                rec = EventRecord.from_json(value)
+                            except (ValidationError, ValueError):
+                                continue
+                            if rec.recorded_at <= as_of and (tp.partition, msg.offset, line) not in dead:
+                                yield TopicRecord(tp.partition, msg.offset, line, rec)
                     if consumer.position(tp) >= stops[tp] or (
                         messages and messages[-1].offset >= stops[tp] - 1
                     ):
@@ -79,8 +83,8 @@ def read_until(
     return total, records()
 
 
-def dead_positions(settings: CommonSettings) -> set[tuple[int, int]]:
-    """(partition, offset) of every events-topic record on the dead-letter topic
+def dead_positions(settings: CommonSettings) -> set[tuple[int, int, int]]:
+    """(partition, offset, line) of every events-topic event on the dead-letter topic
     (from its `ribao.source.*` headers): records never folded, such as a valid
     event whose jurisdiction is not in the registry."""
     consumer = KafkaConsumer(
@@ -95,7 +99,7 @@ def dead_positions(settings: CommonSettings) -> set[tuple[int, int]]:
         ends = consumer.end_offsets(tps)
         for tp in tps:
             consumer.seek_to_beginning(tp)
-        out: set[tuple[int, int]] = set()
+        out: set[tuple[int, int, int]] = set()
         deadline = time.monotonic() + 120
         while any(consumer.position(tp) < ends[tp] for tp in tps):
             if time.monotonic() > deadline:
@@ -104,7 +108,13 @@ def dead_positions(settings: CommonSettings) -> set[tuple[int, int]]:
                 for msg in messages:
                     headers = dict(msg.headers or [])
                     if headers.get("ribao.source.topic") == settings.events_topic.encode():
-                        out.add((int(headers["ribao.source.partition"]), int(headers["ribao.source.offset"])))
+                        out.add(
+                            (
+                                int(headers["ribao.source.partition"]),
+                                int(headers["ribao.source.offset"]),
+                                int(headers.get("ribao.source.line", b"0")),  # before lines: one event
+                            )
+                        )
         return out
     finally:
         consumer.close()

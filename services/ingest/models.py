@@ -37,6 +37,10 @@ class EventAnswer(BaseModel):
     )
     partition: int = Field(description="Kafka partition of the record")
     offset: int = Field(description="Kafka offset of the record")
+    line: int = Field(
+        description="the event's line in that record: a request's events bound for one partition "
+        "share one record, one event per line"
+    )
 
 
 class Accepted(BaseModel):

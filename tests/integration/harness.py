@@ -212,7 +212,9 @@ def new_pipeline(workdir: Path, **overrides: str) -> Pipeline:
 def produce(
     settings: CommonSettings, records: list[Any], partitions: list[int] | None = None, batch: int = 0
 ) -> None:
-    """Writes EventRecords straight to the topic, as ingest would (county key),
+    """Writes EventRecords straight to the topic, one per Kafka record (ingest
+    packs a request's events bound for one partition into one: both are read
+    alike, schemas/records.py), keyed by county as ingest partitions them,
     or onto the given partitions (to vary partitioning), flushing every
     `batch` records (0: once at the end)."""
     from kafka import KafkaProducer

@@ -160,3 +160,36 @@ def test_tampering_is_reported_exactly(pipeline: Pipeline, published: dict[str, 
         pipeline.insert("INSERT INTO events VALUES", [tuple(r) for r in saved])
     # restored: the replay agrees again
     poll(lambda: audit(pipeline)["differences"], lambda d: d == [], what="store restored")
+
+
+def test_a_record_archived_twice_is_listed_once(pipeline: Pipeline, published: dict[str, Any]) -> None:
+    """A batch folded again (after a rebalance or a kill, before its offsets
+    were committed) archives its records a second time at the same topic
+    position; until ClickHouse merges the copies, which it may never do, the
+    audit lists, counts and pages each record once."""
+    before = audit(pipeline)
+    kept = ", ".join(row[0] for row in pipeline.query("DESCRIBE TABLE events") if row[0] != "archived_us")
+    pipeline.query("SYSTEM STOP MERGES events")
+    try:
+        pipeline.query(
+            f"INSERT INTO events ({kept}, archived_us) SELECT {kept}, archived_us + 1 FROM events "
+            "WHERE jurisdiction = %(v)s OR type = 'event.retracted'",
+            {"v": VILLAGE},
+        )
+        copies = pipeline.query(
+            "SELECT count() - uniqExact(event_id, recorded_us, kafka_partition, kafka_offset) FROM events"
+        )[0][0]
+        assert copies >= 6  # the store holds the copies, unmerged
+        after = audit(pipeline)
+    finally:
+        pipeline.query("SYSTEM START MERGES events")
+    assert after["total_events"] == before["total_events"] == 6
+    assert after["events"] == before["events"]
+    assert after["retractions"] == 1 and after["duplicate_conflicts"] == 1
+    assert after["figures"] == before["figures"] and after["differences"] == []
+    page = audit(pipeline, limit="2", offset="2")
+    assert [e["event_id"] for e in page["events"]] == [e["event_id"] for e in before["events"][2:4]]
+    resp = pipeline.get("/v1/audit/replay", jurisdiction=VILLAGE, date=DAY, format="ndjson")
+    assert len(resp.content.splitlines()) == 7
+    clean = replay_cli(pipeline)
+    assert clean.returncode == 0 and "0 difference(s)" in clean.stdout, clean.stdout + clean.stderr

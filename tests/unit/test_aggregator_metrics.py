@@ -14,7 +14,7 @@ from services.aggregator.fold import ArchiveRow, Effects
 
 def effects(partition: int, offset: int, recorded_us: int) -> Effects:
     archive = ArchiveRow(
-        "e", recorded_us, "h", "screening.registered", "340826", 0, "s", "src", "{}", partition, offset
+        "e", recorded_us, "h", "screening.registered", "340826", 0, "s", "src", "{}", partition, offset, 0
     )
     return Effects(archive, (), ())
 
@@ -36,7 +36,7 @@ def test_lag_and_freshness_follow_the_batches_and_the_assignment() -> None:
     before = folded()
     metrics.observe_batch(
         [effects(900, 7, recorded), effects(900, 5, recorded - 10**6)],
-        [DeadLetter(901, 3, None, b"x", "not an event")],
+        [DeadLetter(901, 3, 0, None, b"x", "not an event")],
         0.01,
         0.02,
     )

@@ -313,10 +313,10 @@ def test_prepared_record_is_what_the_record_model_writes() -> None:
                 assert again.event.person.id == pseudonymise(key, raw["person"]["id"])  # type: ignore[union-attr]
 
 
-def test_cached_partitioner_agrees_with_kafka_pythons_default() -> None:
+def test_key_partitions_agree_with_kafka_pythons_default() -> None:
     from kafka.partitioner.default import DefaultPartitioner
 
-    from services.ingest.producer import CachedKeyPartitioner
+    from services.common.producer import KeyPartitions
 
     class Cluster:
         def __init__(self, n: int) -> None:
@@ -331,15 +331,13 @@ def test_cached_partitioner_agrees_with_kafka_pythons_default() -> None:
         def available_partitions_for_topic(self, _topic: str) -> set[int]:
             return set(range(self.n))
 
-    cached, default = CachedKeyPartitioner(), DefaultPartitioner()
+    cached, default = KeyPartitions(), DefaultPartitioner()
     for n in (6, 12, 6):
         cluster = Cluster(n)
         for county in ("340826", "370102", "110101", "420100", "650000"):
             for _ in range(2):  # the second time from the cache
                 key = county.encode()
-                assert cached.partition("t", key, key, b"", b"", cluster) == default.partition(
-                    "t", key, key, b"", b"", cluster
-                )
+                assert cached.of(key, n) == default.partition("t", key, key, b"", b"", cluster)
 
 
 def test_json_micros_is_json_time_of_the_datetime() -> None:

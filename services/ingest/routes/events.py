@@ -70,6 +70,9 @@ async def post_events(request: Request, cred: Credential = Depends(require("repo
             "recorded_at": json_micros(p.recorded_us),
             "partition": pos.partition,
             "offset": pos.offset,
+            # its line in that Kafka record (the request's events bound for one
+            # partition share a record)
+            "line": pos.line,
         }
         if p.first_recorded_us is not None:
             answer["first_recorded_at"] = json_micros(p.first_recorded_us)
