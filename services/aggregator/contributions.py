@@ -256,17 +256,15 @@ def difference(new: Mapping[tuple[int, Cell], int], old: Mapping[tuple[int, Cell
     return out
 
 
-def extended(
-    then: Sequence[Counted],
-    then_history: Mapping[tuple[int, Cell], int],
-    now: Sequence[Counted],
-    model: Model,
-    ids: Mapping[str, int] | None = None,
+def appended(
+    then: Sequence[Counted], now: Sequence[Counted], model: Model, ids: Mapping[str, int] | None = None
 ) -> Deltas | None:
-    """`history(now)` from `history(then)` when `now` only adds events counted
-    from after every step of `then` and never retracted (events arriving in
-    recorded order: the common case): only the new steps are computed. None
-    when that does not hold (the caller computes the whole history)."""
+    """`history(now) - history(then)` without either history, when `now` only
+    adds events counted from after every step of `then` and never retracted
+    (events arriving in recorded order: the common case): the changes at the
+    new steps, each from the cells `then` ends with. None when that does not
+    hold (the caller computes both histories). The work is that of the new
+    steps, whatever the length of the subject's history."""
     ids = ids if ids is not None else model.ids()
     before = {c.event_id: c for c in then}
     added: list[Counted] = []
@@ -281,20 +279,19 @@ def extended(
     last = max((t for c in then for t in (c.since, c.until) if t is not None), default=None)
     if any(c.until is not None or (last is not None and c.since <= last) for c in added):
         return None
-    out: Deltas = dict(then_history)
-    current: dict[Cell, int] = defaultdict(int)
-    for (_t, cell), delta in then_history.items():
-        current[cell] += delta
-    items = [c for c in then if c.until is None or c.until > c.since]
+    # after the last step of `then` its counted set is its events never retracted
+    items = [c for c in then if c.until is None]
+    current = cells((f for c in items for f in c.facts), model, ids)
+    out: Deltas = {}
     for t in sorted({c.since for c in added}):
         items += [c for c in added if c.since == t]
-        now_cells = cells((f for c in items if c.until is None for f in c.facts), model, ids)
+        now_cells = cells((f for c in items for f in c.facts), model, ids)
         for cell in current.keys() | now_cells.keys():
             change = now_cells.get(cell, 0) - current.get(cell, 0)
             if change:
-                out[(t, cell)] = out.get((t, cell), 0) + change
-        current = defaultdict(int, now_cells)
-    return {k: v for k, v in out.items() if v}
+                out[(t, cell)] = change
+        current = now_cells
+    return out
 
 
 def submissions(counted: Iterable[Counted]) -> SubmissionDeltas:
@@ -319,3 +316,18 @@ def submissions(counted: Iterable[Counted]) -> SubmissionDeltas:
             if c.until is not None:
                 out[(c.until, key)] -= 1
     return {k: v for k, v in out.items() if v}
+
+
+def changed_submissions(then: Sequence[Counted], now: Sequence[Counted]) -> SubmissionDeltas:
+    """`submissions(now) - submissions(then)` from the events that differ
+    between the two alone: a subject's submission rows are a sum of its
+    events' rows, so the events counted alike in both cancel."""
+    before, after = {_counted_as(c) for c in then}, {_counted_as(c) for c in now}
+    gone = [c for c in then if _counted_as(c) not in after]
+    new = [c for c in now if _counted_as(c) not in before]
+    return difference(submissions(new), submissions(gone))
+
+
+def _counted_as(c: Counted) -> tuple[str, int, int | None, tuple[FactRow, ...]]:
+    """What makes an event count alike in two counted sets."""
+    return (c.event_id, c.since, c.until, c.facts)

@@ -97,10 +97,14 @@ class Ledger:
         fourth: str,
     ) -> None:
         """Rows of `row_kind` from (stamp, (code, counter, bucket, x)) -> delta,
-        x filed in column `fourth` (gap or rec) and 0 in the other."""
+        x filed in column `fourth` (gap or rec) and 0 in the other. In sorted
+        order: a retried recount must make the very blocks it made before
+        (migration 013), whatever order its reads returned the fact rows in
+        and whatever the process's string hashing (a retry may run in another
+        process, or on the other worker after a kill)."""
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
         keyed, zeroed = (gap, rec) if fourth == "gap" else (rec, gap)
-        for (at, (c, n, b, x)), d in changes.items():
+        for (at, (c, n, b, x)), d in sorted(changes.items()):
             kind.append(row_kind)
             code.append(_code(c))
             counter.append(n)
@@ -223,8 +227,7 @@ class CountingStore:
             return
         if ledger.rows > BLOCK_ROWS:  # the driver would send two blocks: two inserts
             raise AggregatorError(
-                f"a recount of {ledger.rows} ledger rows does not fit one insert block ({BLOCK_ROWS}): "
-                "lower RIBAO_BATCH_MAX"
+                f"a recount of {ledger.rows} ledger rows does not fit one insert block ({BLOCK_ROWS})"
             )
         self._ch.execute(
             f"INSERT INTO counting_ledger ({', '.join(LEDGER_COLUMNS)}) VALUES",

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from schemas import codes
 from schemas.records import EventRecord, to_micros
-from services.aggregator.contributions import Deltas, extended, history
+from services.aggregator.contributions import (
+    Deltas,
+    appended,
+    changed_submissions,
+    difference,
+    history,
+    submissions,
+)
 from services.aggregator.counting_state import CountingState, Version, version_of
 from services.aggregator.fold import TopicPosition, fold
 from services.common.counting import Model, read_figures
@@ -101,9 +108,9 @@ def test_extending_a_history_equals_computing_it_whole(data: st.DataObject) -> N
         # the subject as it was before its last few events arrived in recorded order
         k = data.draw(st.integers(0, len(now)))
         then = sorted(now, key=lambda c: c.since)[:k]
-        got = extended(then, history(then, MODEL, ids), now, MODEL, ids)
-        if got is not None:
-            assert got == history(now, MODEL, ids), subject
+        new = appended(then, now, MODEL, ids)
+        if new is not None:  # what the runner files: the new steps alone
+            assert new == difference(history(now, MODEL, ids), history(then, MODEL, ids)), subject
 
 
 def test_events_in_recorded_order_extend_the_history() -> None:
@@ -129,8 +136,8 @@ def test_events_in_recorded_order_extend_the_history() -> None:
     state.apply(versions(records))
     now = state.counted("p:p1")
     for k in range(4):
-        got = extended(now[:k], history(now[:k], MODEL), now, MODEL)
-        assert got is not None and got == history(now, MODEL)
+        got = appended(now[:k], now, MODEL)
+        assert got is not None and got == difference(history(now, MODEL), history(now[:k], MODEL))
 
 
 def _submission_rows(state: CountingState) -> list[tuple[int, tuple[str, int, int, int], int]]:
@@ -162,3 +169,20 @@ def test_submission_rows_give_the_reference_reporting_status(data: st.DataObject
         assert got.first_us == first, (code, day, window, as_of)
         assert got.status(to_micros(deadline)) == want.status, (code, day, window, as_of)
         assert got.contradicted == want.zero_report_contradicted, (code, day, window, as_of)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_changed_submissions_are_the_difference_of_the_two_sets_rows(data: st.DataObject) -> None:
+    """What the runner files for a recount: the rows of the events that differ
+    between the snapshot and the new counted set, equal to the difference of
+    the two sets' whole rows, whatever arrived between them (any order)."""
+    records = data.draw(record_sets(VILLAGES))
+    shuffled = data.draw(st.permutations(versions(records)))
+    k = data.draw(st.integers(0, len(shuffled)))
+    before, after = CountingState(MODEL), CountingState(MODEL)
+    before.apply(shuffled[:k])
+    after.apply(shuffled)
+    for subject in after.members:
+        then, now = before.counted(subject), after.counted(subject)
+        assert changed_submissions(then, now) == difference(submissions(now), submissions(then)), subject
