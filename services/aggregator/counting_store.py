@@ -12,6 +12,7 @@ Keys travel as native-format external tables, not as SQL text.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +36,14 @@ SUPERSEDED_SQL = "SELECT DISTINCT event_id, recorded_us FROM event_duplicates WH
 SNAPSHOTS_SQL = """
 SELECT subject, max(seq), argMax(event_ids, seq), argMax(since, seq), argMax(until, seq)
 FROM counting_snapshots WHERE subject IN wanted GROUP BY subject"""
+INTENTS_SQL = """
+SELECT subject, max(seq), argMax(insert_id, seq)
+FROM counting_intents WHERE subject IN wanted GROUP BY subject"""
+MEMBERS_SQL = """
+SELECT DISTINCT subject, seq, event_ids, since, until
+FROM counting_intents WHERE insert_id = %(insert_id)s"""
 #: the tables `load` reads
-READS = ("subject_facts", "retractions", "event_duplicates", "counting_snapshots")
+READS = ("subject_facts", "retractions", "event_duplicates", "counting_snapshots", "counting_intents")
 LEDGER_COLUMNS = (
     "kind",
     "code",
@@ -71,6 +78,8 @@ class Ledger:
     deltas (kind 0), snapshots (kind 1) and submission rows (kind 2)."""
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in LEDGER_COLUMNS])
+    #: the rows of the snapshots (kind 1), in order: the insert's intents
+    snapshot_rows: list[int] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -123,12 +132,53 @@ class Ledger:
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
         for column in (code, counter, bucket, gap, t, delta, rec):
             column.append(0)
+        self.snapshot_rows.append(len(kind))
         kind.append(1)
         subject.append(name)
         seq.append(number)
         ids.append([c.event_id for c in counted])
         since.append([c.since for c in counted])
         until.append([c.until or 0 for c in counted])
+
+    def intents(self) -> Intents:
+        """The insert's intents: each subject's new snapshot and its number,
+        under one id that names the insert (a hash of its subjects and
+        numbers: the same recount gets the same id)."""
+        *_, subject, seq, ids, since, until, _rec = self.columns
+        rows = self.snapshot_rows
+        digest = hashlib.blake2b(digest_size=8)
+        for i in rows:
+            digest.update(f"{subject[i]}\0{seq[i]}\0".encode())
+        return Intents(
+            int.from_bytes(digest.digest(), "big"),
+            [subject[i] for i in rows],
+            [seq[i] for i in rows],
+            [ids[i] for i in rows],
+            [since[i] for i in rows],
+            [until[i] for i in rows],
+        )
+
+
+@dataclass(frozen=True)
+class Intents:
+    """One insert's intents, as the columns of `counting_intents`."""
+
+    insert_id: int
+    subjects: list[str]
+    seqs: list[int]
+    event_ids: list[list[str]]
+    since: list[list[int]]
+    until: list[list[int]]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A subject's part of an insert: the snapshot (event_id, since, until)
+    the insert leads it to, and that snapshot's number."""
+
+    subject: str
+    seq: int
+    snapshot: list[tuple[str, int, int | None]]
 
 
 @dataclass
@@ -139,6 +189,9 @@ class SubjectRows:
     versions: dict[tuple[str, int], list[FactRow]] = field(default_factory=lambda: defaultdict(list))
     seq: int = 0
     snapshot: list[tuple[str, int, int | None]] = field(default_factory=list)
+    #: the newest intent's (number, insert id), if any: ahead of `seq`, an
+    #: insert that failed (migration 017)
+    intent: tuple[int, int] | None = None
 
 
 @dataclass
@@ -170,11 +223,22 @@ class Loaded:
 
     def emitted(self, subject: str) -> list[Counted]:
         """What the subject's deltas in the store count (its snapshot)."""
+        return self.as_counted(subject, self.subjects[subject].snapshot)
+
+    def as_counted(self, subject: str, snapshot: Sequence[tuple[str, int, int | None]]) -> list[Counted]:
+        """A snapshot of the subject's (event_id, since, until) as its events."""
         rows = self.subjects[subject]
         return [
             Counted(event_id, tuple(rows.versions[(event_id, since)]), since, until)
-            for event_id, since, until in rows.snapshot
+            for event_id, since, until in snapshot
         ]
+
+    def unfinished(self) -> list[int]:
+        """The ids of the inserts whose intents are ahead of a subject's
+        snapshot (written part-way or not at all), in order."""
+        return sorted(
+            {r.intent[1] for r in self.subjects.values() if r.intent is not None and r.intent[0] > r.seq}
+        )
 
 
 class CountingStore:
@@ -219,7 +283,40 @@ class CountingStore:
             rows = out[subject]
             rows.seq = seq
             rows.snapshot = [(e, s, u or None) for e, s, u in zip(event_ids, since, until, strict=True)]
+        for subject, seq, insert_id in self._ch.execute(INTENTS_SQL, external_tables=wanted):
+            out[subject].intent = (seq, insert_id)
         return Loaded(out, superseded, dict(retractions))
+
+    def intent_members(self, insert_id: int) -> list[Intent]:
+        """The intents filed under one insert id, by subject (rare: after a
+        failed insert; reads the table's id column whole)."""
+        found = self._ch.execute(MEMBERS_SQL, {"insert_id": insert_id})
+        return sorted(
+            (
+                Intent(subject, seq, [(e, s, u or None) for e, s, u in zip(ids, since, until, strict=True)])
+                for subject, seq, ids, since, until in found
+            ),
+            key=lambda i: i.subject,
+        )
+
+    def write_intents(self, intents: Intents) -> None:
+        """One insert into `counting_intents`, before the ledger insert they name."""
+        if not intents.subjects:
+            return
+        n = len(intents.subjects)
+        self._ch.execute(
+            "INSERT INTO counting_intents (subject, seq, insert_id, event_ids, since, until) VALUES",
+            [
+                intents.subjects,
+                intents.seqs,
+                [intents.insert_id] * n,
+                intents.event_ids,
+                intents.since,
+                intents.until,
+            ],
+            columnar=True,
+            settings={"max_insert_block_size": BLOCK_ROWS},
+        )
 
     def write(self, ledger: Ledger) -> None:
         """One insert: the recount's deltas and snapshots together."""

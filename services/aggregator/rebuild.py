@@ -25,6 +25,7 @@ TABLES = (
     "counts",
     "counts_exact",
     "counting_snapshots",
+    "counting_intents",
     "subject_facts",
     "submissions",
     "submissions_exact",

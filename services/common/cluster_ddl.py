@@ -52,6 +52,7 @@ SHARD_KEYS: dict[str, str | None] = {
     "submissions_until": None,
     "submissions_by_bucket": None,
     "counting_snapshots": "cityHash64(subject)",
+    "counting_intents": "cityHash64(subject)",
 }
 
 #: materialized views (on every server, no Distributed layer)

@@ -22,7 +22,9 @@ from services.aggregator.contributions import counting_subject
 from services.aggregator.counting_state import CountingState, version_of
 from services.aggregator.counting_store import (
     FACTS_SQL,
+    INTENTS_SQL,
     LEDGER_COLUMNS,
+    MEMBERS_SQL,
     RETRACTIONS_SQL,
     SNAPSHOTS_SQL,
     SUPERSEDED_SQL,
@@ -310,6 +312,16 @@ def _load(engine: Chdb | Server, records: list[EventRecord]) -> None:
         ]
         + [(1, 0, 0, 0, 0, 0, 0, "p:p1", 3, ["a", "b"], [1, 2], [0, 5], 0)],
     )
+    # intents (migration 017): p:p1's newest is ahead of its snapshot
+    engine.insert(
+        "counting_intents",
+        "subject, seq, insert_id, event_ids, since, until",
+        [
+            ("p:p1", 3, 76, ["a", "b"], [1, 2], [0, 5]),
+            ("p:p1", 4, 77, ["a"], [1], [0]),
+            ("p:p2", 2, 77, [], [], []),
+        ],
+    )
     engine.insert(
         "divisions",
         "code, name, level, parent",
@@ -431,6 +443,7 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
     for sql, name, values in (
         (FACTS_SQL, "wanted", ("p:p1", "p:p2", "v:340826103001/m1")),
         (SNAPSHOTS_SQL, "wanted", ("p:p1",)),
+        (INTENTS_SQL, "wanted", ("p:p1", "p:p2", "p:p3")),
         (RETRACTIONS_SQL, "ids", ids),
         (SUPERSEDED_SQL, "ids", ids),
         (TARGETS_SQL, "targets", ids),
@@ -441,6 +454,12 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
     assert server.execute(SNAPSHOTS_SQL.replace("IN wanted", "IN ('p:p1')")) == [
         ("p:p1", 3, ["a", "b"], [1, 2], [0, 5])
     ]
+    assert sorted(server.execute(INTENTS_SQL.replace("IN wanted", "IN ('p:p1', 'p:p2')"))) == [
+        ("p:p1", 4, 77),
+        ("p:p2", 2, 77),
+    ]
+    members = [sorted(engine.execute(MEMBERS_SQL, {"insert_id": 77})) for engine in (server, current)]
+    assert members[0] == members[1] == [("p:p1", 4, ["a"], [1], [0]), ("p:p2", 2, [], [], [])]
     towns = [
         zero_report(
             _Runner(engine),
