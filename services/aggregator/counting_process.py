@@ -5,8 +5,8 @@ acknowledges; only the recount itself (load, compute, one insert: see
 counting_runner.py) runs in a child process, one call at a time, and the
 agent acknowledges after the child has returned. A child that dies (killed,
 out of memory) fails the call, which the agent retries on a new child: the
-recount starts again from what the store holds (a failed write, by
-contrast, the same child retries as it computed it: counting_runner.py).
+recount starts again from what the store holds, an insert that failed
+part-way finished first from its intents (counting_runner.py).
 
 The child must not outlive the worker: a recount still running after the
 worker died could write beside the worker that takes over its partitions,
