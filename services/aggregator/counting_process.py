@@ -32,6 +32,7 @@ from services.aggregator.config import AggregatorSettings
 from services.aggregator.counting_runner import CountingRunner, RecountStats
 from services.aggregator.counting_store import CountingStore
 from services.aggregator.errors import AggregatorError
+from services.common import logs
 from services.common.counting import Model
 from services.common.parent_death import die_with_parent
 
@@ -55,6 +56,7 @@ def _start(settings: AggregatorSettings, parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent, every_s), daemon=True).start()
     # the worker's own SIGTERM/SIGINT handling stops us through the pool
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logs.configure(settings.log_format, settings.log_level)  # its warnings in the worker's log
     global _runner
     _runner = CountingRunner(CountingStore(settings), Model(tuple(settings.focus_area_list)))
 

@@ -31,6 +31,7 @@ the worker that took over the partition after a rebalance or a kill.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from typing import Protocol
 from services.aggregator.contributions import Counted, appended, changed_submissions, difference, history
 from services.aggregator.counting_store import BLOCK_ROWS, Intent, Intents, Ledger, Loaded
 from services.common.counting import Model
+
+log = logging.getLogger("ribao.aggregator")
 
 
 class Store(Protocol):
@@ -140,6 +143,12 @@ class CountingRunner:
         now = {m.subject: loaded.as_counted(m.subject, m.snapshot) for m in open_}
         ledger, _ = self.ledger_rows(loaded, [m.subject for m in open_], now)
         self._store.write(ledger)
+        log.warning(
+            "finished insert %016x from its intents: %d of its %d subjects had not moved on",
+            insert_id,
+            len(open_),
+            len(members),
+        )
         return len(open_)
 
     def _inserts(self, loaded: Loaded, subjects: list[str], depth: int) -> Iterator[tuple[Ledger, int]]:
