@@ -33,6 +33,7 @@ class MemoryStore:
         self.intents: dict[str, list[tuple[int, int, list[tuple[str, int, int | None]]]]] = defaultdict(list)
         self.fail_next_write = False
         self.fail_next_intents = False
+        self.intents_kept = 0
 
     def load(self, subjects: list[str]) -> Loaded:
         out = {s: SubjectRows() for s in subjects}
@@ -55,14 +56,18 @@ class MemoryStore:
         return Loaded(out, {(d.event_id, d.recorded_us) for d in dups}, dict(retractions))
 
     def write_intents(self, intents: Intents) -> None:
-        if self.fail_next_intents:
-            self.fail_next_intents = False
-            raise ConnectionError("the store went away before the insert")
-        for subject, seq, ids, since, until in zip(
-            intents.subjects, intents.seqs, intents.event_ids, intents.since, intents.until, strict=True
-        ):
+        """Files the intents; `fail_next_intents` fails the next call after
+        filing only its first `intents_kept` rows (a cluster's insert that
+        one shard took and the other did not)."""
+        rows = list(
+            zip(intents.subjects, intents.seqs, intents.event_ids, intents.since, intents.until, strict=True)
+        )
+        failing, self.fail_next_intents = self.fail_next_intents, False
+        for subject, seq, ids, since, until in rows[: self.intents_kept] if failing else rows:
             snapshot = [(a, b, c or None) for a, b, c in zip(ids, since, until, strict=True)]
             self.intents[subject].append((seq, intents.insert_id, snapshot))
+        if failing:
+            raise ConnectionError("the store went away before the insert")
 
     def intent_members(self, insert_id: int) -> list[Intent]:
         return sorted(
@@ -113,8 +118,9 @@ def test_recounts_in_any_batches_with_failed_writes_sum_to_the_state(data: st.Da
             # another runner (a new counting child, the worker that took over)
             if data.draw(st.booleans()):
                 store.fail_next_write = True
-            else:
+            else:  # some of its intents filed, the insert never sent
                 store.fail_next_intents = True
+                store.intents_kept = data.draw(st.integers(0, 3))
             with contextlib.suppress(ConnectionError):
                 runner.recount(names)
             store.fail_next_write = store.fail_next_intents = False  # (nothing to write: never wrote)
