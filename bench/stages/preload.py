@@ -18,7 +18,7 @@ from bench.loadgen import Item
 from bench.records import record_key, record_value
 from bench.stages.progress import Progress
 from services.common.config import CommonSettings
-from services.common.producer import KeyPartitions, pack_by_partition
+from services.common.producer import KeyPartitions, pack_for_topic
 from services.ingest.config import DEV_HMAC_KEY
 
 #: events per request, as the bench's senders post them
@@ -40,9 +40,7 @@ def split_and_preload(
     request: list[tuple[bytes, bytes]] = []
 
     def send(producer: KafkaProducer) -> None:
-        count = len(producer.partitions_for(settings.events_topic) or ())
-        parts = [partitions.of(key, count) for key, _ in request]
-        for packed in pack_by_partition(parts, [value for _, value in request]):
+        for packed in pack_for_topic(producer, settings.events_topic, partitions, request):
             future = producer.send(settings.events_topic, value=packed.value, partition=packed.partition)
             future.add_errback(failures.append)
         request.clear()

@@ -85,6 +85,19 @@ class PackedRecord:
     members: tuple[int, ...]
 
 
+def pack_for_topic(
+    producer: KafkaProducer, topic: str, partitions: KeyPartitions, messages: Sequence[tuple[bytes, bytes]]
+) -> list[PackedRecord]:
+    """The (key, value) messages as ingest writes them to `topic`: each bound
+    for its key's partition, packed into as few records as fit. Raises
+    LookupError when the producer knows no partition of the topic."""
+    count = len(producer.partitions_for(topic) or ())
+    if not count:
+        raise LookupError(f"Kafka does not know the topic {topic}")
+    parts = [partitions.of(key, count) for key, _ in messages]
+    return pack_by_partition(parts, [value for _, value in messages])
+
+
 def pack_by_partition(
     partitions: Sequence[int], values: Sequence[bytes], max_bytes: int = MAX_RECORD_BYTES
 ) -> list[PackedRecord]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from services.common.producer import KeyPartitions, LazyProducer, pack_by_partition
+from services.common.producer import KeyPartitions, LazyProducer, pack_for_topic
 from services.ingest import metrics
 from services.ingest.config import IngestSettings
 from services.ingest.errors import BrokerUnavailable
@@ -62,11 +62,10 @@ class EventProducer:
         timeout = self._settings.produce_timeout_s + 2
         topic = self._settings.events_topic
         try:
-            count = len(producer.partitions_for(topic) or ())
-            if not count:
-                raise BrokerUnavailable(f"Kafka does not know the topic {topic}")
-            parts = [self._partitions.of(key, count) for key, _ in messages]
-            records = pack_by_partition(parts, [value for _, value in messages])
+            try:
+                records = pack_for_topic(producer, topic, self._partitions, messages)
+            except LookupError as exc:
+                raise BrokerUnavailable(str(exc)) from None
             futures = [producer.send(topic, value=r.value, partition=r.partition) for r in records]
             metas = [f.get(timeout=timeout) for f in futures]
         except KafkaError as exc:
