@@ -181,6 +181,13 @@ class Intent:
     snapshot: list[tuple[str, int, int | None]]
 
 
+def _snapshot(
+    event_ids: Sequence[str], since: Sequence[int], until: Sequence[int]
+) -> list[tuple[str, int, int | None]]:
+    """A snapshot's columns as read back (until 0: never retracted)."""
+    return [(e, s, u or None) for e, s, u in zip(event_ids, since, until, strict=True)]
+
+
 @dataclass
 class SubjectRows:
     """What the store holds for one subject."""
@@ -282,7 +289,7 @@ class CountingStore:
         for subject, seq, event_ids, since, until in self._ch.execute(SNAPSHOTS_SQL, external_tables=wanted):
             rows = out[subject]
             rows.seq = seq
-            rows.snapshot = [(e, s, u or None) for e, s, u in zip(event_ids, since, until, strict=True)]
+            rows.snapshot = _snapshot(event_ids, since, until)
         for subject, seq, insert_id in self._ch.execute(INTENTS_SQL, external_tables=wanted):
             out[subject].intent = (seq, insert_id)
         return Loaded(out, superseded, dict(retractions))
@@ -292,10 +299,7 @@ class CountingStore:
         failed insert; reads the table's id column whole)."""
         found = self._ch.execute(MEMBERS_SQL, {"insert_id": insert_id})
         return sorted(
-            (
-                Intent(subject, seq, [(e, s, u or None) for e, s, u in zip(ids, since, until, strict=True)])
-                for subject, seq, ids, since, until in found
-            ),
+            (Intent(subject, seq, _snapshot(ids, since, until)) for subject, seq, ids, since, until in found),
             key=lambda i: i.subject,
         )
 
