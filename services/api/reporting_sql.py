@@ -22,8 +22,9 @@ For codes C, W = [s, e) in hour buckets, date D and as of T, three reads:
   positive ACTIVITY sum in W (an event of Z's subtree submitting): the
   contradicted zero reports. From `submissions_by_bucket` (ordered by bucket,
   so the zero-reporting codes looked up in one bucket share granules) summed
-  by the whole hour before T; the codes with rows stamped in the hour around
-  T (its `n`, never cancelled) add their exact rows up to T.
+  by the whole hour on the read's side of T; the codes with rows stamped in
+  the hour around T (its `n`, never cancelled) add or take off their exact
+  rows between T and that hour, as the counts do.
 
 Why the sums are the statuses: services/common/submissions.py. The first two
 read the few rows of the codes asked for (the tables are ordered by code
@@ -65,12 +66,13 @@ GROUP BY code, counter, rec_minute
 HAVING n > 0"""
 
 #: codes with own zero reports for D in the subtree (stamped by the hour after
-#: T), and for each: its own-zero and activity sums stamped by the hour before
-#: T, and how many rows it has stamped in the hour around T (`later`)
+#: T), and for each: its own-zero and activity sums stamped by the whole hour
+#: on the read's side of T (counts_sql.params), and how many rows it has
+#: stamped in the hour around T (`later`)
 CANDIDATES_SQL = f"""
 SELECT code,
-    sumIf(delta, counter = {OWN_ZERO} AND stamp_hour <= %(below)s) AS zero_below,
-    sumIf(delta, counter = {ACTIVITY} AND stamp_hour <= %(below)s) AS active_below,
+    sumIf(delta, counter = {OWN_ZERO} AND stamp_hour <= %(stamp_hour)s) AS zero_side,
+    sumIf(delta, counter = {ACTIVITY} AND stamp_hour <= %(stamp_hour)s) AS active_side,
     sumIf(n, stamp_hour > %(below)s) AS later
 FROM submissions_by_bucket
 WHERE stamp_hour <= %(above)s
@@ -81,22 +83,26 @@ WHERE stamp_hour <= %(above)s
               AND stamp_hour <= %(above)s)))
 GROUP BY code"""
 
-#: the same sums for a few codes, from their rows stamped after that hour and by T
+#: for those codes, the exact rows between T and that hour: added (stamped
+#: since the hour before T, up to T) or taken off (stamped after T, up to the
+#: hour after it); a read as of now takes the side after T, which holds none
 LATER_SQL = f"""
 SELECT code,
-    sumIf(delta, counter = {OWN_ZERO}) AS zero_later,
-    sumIf(delta, counter = {ACTIVITY}) AS active_later
+    sumIf(delta, counter = {OWN_ZERO}) * %(sign)s AS zero_later,
+    sumIf(delta, counter = {ACTIVITY}) * %(sign)s AS active_later
 FROM submissions_exact
 WHERE code IN %(later_codes)s
   AND ((counter = {OWN_ZERO} AND bucket = %(day)s)
        OR (counter = {ACTIVITY} AND bucket >= %(s)s AND bucket < %(e)s))
-  AND t > %(below_us)s AND t <= %(as_of)s
+  AND t > %(lo)s AND t <= %(hi)s
 GROUP BY code"""
 
 
 def first_sql(minutes: dict[int, int]) -> str:
-    """The submission times of each code's first minute (code -> minute),
-    summed as of %(as_of)s, where positive."""
+    """Per code, the least submission time of its first minute (code ->
+    minute) whose rows summed as of %(as_of)s are positive: one row per code
+    (a province's first minute of a busy run held 131,500 submission times,
+    which the server now reduces, not the API)."""
 
     def within(column: str) -> str:
         return " OR ".join(
@@ -106,16 +112,20 @@ def first_sql(minutes: dict[int, int]) -> str:
 
     arrived, retracted = within("t"), within("rec")
     return f"""
-SELECT code, rec, sum(delta) AS n
+SELECT code, min(rec) AS first
 FROM (
-    SELECT code, rec, delta FROM submissions_exact
-    WHERE {_SUBMITS} AND ({arrived}) AND t = rec AND t <= %(as_of)s
-    UNION ALL
-    SELECT code, rec, delta FROM submissions_until
-    WHERE {_SUBMITS} AND ({retracted}) AND t <= %(as_of)s
+    SELECT code, rec, sum(delta) AS n
+    FROM (
+        SELECT code, rec, delta FROM submissions_exact
+        WHERE {_SUBMITS} AND ({arrived}) AND t = rec AND t <= %(as_of)s
+        UNION ALL
+        SELECT code, rec, delta FROM submissions_until
+        WHERE {_SUBMITS} AND ({retracted}) AND t <= %(as_of)s
+    )
+    GROUP BY code, rec
+    HAVING n > 0
 )
-GROUP BY code, rec
-HAVING n > 0"""
+GROUP BY code"""
 
 
 def params(
@@ -131,7 +141,6 @@ def params(
         "as_of": as_of_us,
         "below": as_of_us // HOUR_US,
         "above": -(-as_of_us // HOUR_US),
-        "below_us": as_of_us // HOUR_US * HOUR_US,
         "sub_lo": int(sub_lo),
         "sub_hi": int(sub_hi),
         "scale": scale,
@@ -153,9 +162,8 @@ def statuses(store: Queryable, p: dict[str, Any], beside: Executor) -> dict[str,
     groups = beside.submit(contradicted, store, p) if both else None
     firsts: dict[int, int] = {}
     if minutes:
-        for code, rec, _n in store.query(first_sql(minutes), p):
-            if code not in firsts or rec < firsts[code]:
-                firsts[code] = rec
+        for code, rec in store.query(first_sql(minutes), p):
+            firsts[code] = rec
     held = groups.result() if groups is not None else {}
     out = {}
     for code in p["codes"]:
@@ -174,7 +182,8 @@ def contradicted(store: Queryable, p: dict[str, Any]) -> dict[int, int]:
     """Per group number: how many codes of the subtree hold a contradicted zero
     report. The codes with own zero reports, with their sums stamped by the
     whole hour before T (`submissions_by_bucket`); for the few with rows
-    stamped in the hour around T, the exact rows from that hour up to T."""
+    stamped in the hour around T, their exact rows between T and the whole
+    hour of the read's side (counts_sql.params)."""
     sums: dict[int, list[int]] = {}
     later: list[int] = []
     for code, zero, active, n in store.query(CANDIDATES_SQL, p):

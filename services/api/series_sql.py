@@ -53,9 +53,12 @@ EVEN_SQL = _SERIES_SQL.format(index="if(bucket < %(s)s, 0, intDiv(bucket - %(s)s
 UNEVEN_SQL = _SERIES_SQL.format(index="arrayCount(x -> x <= bucket, %(starts)s)")
 
 
-def params(code: str, starts_us: Sequence[int], end_us: int, as_of_us: int) -> dict[str, Any]:
-    """The windows [starts[0], starts[1]), ..., [starts[-1], end) as of T."""
-    base = counts_sql.params([code], starts_us[0], end_us, as_of_us)
+def params(
+    code: str, starts_us: Sequence[int], end_us: int, as_of_us: int, now: int | None = None
+) -> dict[str, Any]:
+    """The windows [starts[0], starts[1]), ..., [starts[-1], end) as of T
+    (`now`: see counts_sql.params)."""
+    base = counts_sql.params([code], starts_us[0], end_us, as_of_us, now)
     del base["codes"]
     bounds = [*starts_us, end_us]
     if any(b % BUCKET_US for b in bounds):
@@ -97,9 +100,15 @@ def fold(rows: Sequence[tuple[int, int, int, int]], model: Model, windows: int) 
 
 
 def figures(
-    store: Queryable, model: Model, code: str, starts_us: Sequence[int], end_us: int, as_of_us: int
+    store: Queryable,
+    model: Model,
+    code: str,
+    starts_us: Sequence[int],
+    end_us: int,
+    as_of_us: int,
+    now: int | None = None,
 ) -> list[dict[str, int]]:
     """The section 4 figures of `code` (12 digits) for each window, as of T, by dotted name."""
-    p = params(code, starts_us, end_us, as_of_us)
+    p = params(code, starts_us, end_us, as_of_us, now)
     rows = store.query(sql(p), p)
     return fold([(int(c), int(d), int(i), int(f)) for c, d, i, f in rows], model, len(starts_us))

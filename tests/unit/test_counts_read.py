@@ -45,10 +45,32 @@ def test_as_of_reads_whole_stamp_hours_and_the_shorter_side() -> None:
     base = 472_000 * hour
     for offset, sign in ((0, 1), (1, 1), (hour // 2, 1), (hour // 2 + 1, -1), (hour - 1, -1)):
         as_of = base + offset
-        p = counts_sql.params([CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of)
+        p = counts_sql.params([CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of, now=base + 5 * hour)
         assert (p["s"], p["e"], p["codes"]) == (24, 48, (int(CODE),))
         assert p["sign"] == sign
         # counts up to stamp_hour, plus (or less) the exact deltas in (lo, hi]
         assert p["stamp_hour"] * hour == (p["lo"] if sign == 1 else p["hi"])
         assert (p["lo"], p["hi"]) == ((base, as_of) if sign == 1 else (as_of, base + hour))
         assert p["hi"] - p["lo"] <= hour // 2
+
+
+def test_nothing_stamped_after_now_is_read_one_by_one() -> None:
+    """The side after T holds the stamps up to now only: a read as of now
+    takes it (no exact deltas), a read just before now too, and a read early
+    in the hour with now far past it takes the hour before."""
+    hour = 3_600_000_000
+    base = 472_000 * hour
+    for as_of, now, sign in (
+        (base + hour // 10, base + hour // 10, -1),  # as of now, 6 minutes into the hour
+        (base + hour // 10, base + hour // 10 + 1_000_000, -1),  # a second before now
+        (base + hour // 10, base + hour // 4, 1),  # 6 minutes in, now 15 minutes later: 9 > 6
+        (base + hour // 10, base + 3 * hour, 1),
+        (base + hour - 1, base + 3 * hour, -1),
+        (base, base, 1),  # a whole hour: nothing either side
+    ):
+        p = counts_sql.params([CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of, now=now)
+        assert p["sign"] == sign, (as_of - base, now - base)
+        if sign == -1:
+            assert (p["lo"], p["hi"], p["stamp_hour"]) == (as_of, base + hour, base // hour + 1)
+        else:
+            assert (p["lo"], p["hi"], p["stamp_hour"]) == (base, as_of, base // hour)
