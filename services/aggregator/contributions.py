@@ -224,12 +224,54 @@ def cells(facts: Iterable[FactRow], model: Model, ids: Mapping[str, int] | None 
     return out
 
 
+def _place(counted: Iterable[Counted]) -> str | None:
+    """The one jurisdiction of every fact row of these events, or None when
+    they have none or several."""
+    places = {f.jurisdiction for c in counted for f in c.facts}
+    return places.pop() if len(places) == 1 else None
+
+
+def _steps_in_one_place(
+    place: str,
+    start: Iterable[Counted],
+    steps: Iterable[tuple[int, Iterable[Counted]]],
+    model: Model,
+    ids: Mapping[str, int],
+) -> Deltas:
+    """The changes of the cells at each step (stamps ascending, each with the
+    events counted from then), from those of `start`, for events all in
+    `place`, in the order of their keys: every ancestor
+    counts the same rows (as `cells` computes them), so the change is
+    computed once, for the place's own cells, and filed for each ancestor."""
+    ancestors = sorted(_ancestors(place))
+    out: Deltas = {}
+    current = _local_cells([f for c in start for f in c.facts], model, ids)
+    for t, counted in steps:
+        now = _local_cells([f for c in counted for f in c.facts], model, ids)
+        changes = []
+        for key in sorted(current.keys() | now.keys()):
+            change = now.get(key, 0) - current.get(key, 0)
+            if change:
+                changes.append((key, change))
+        # in the ledger's order (Ledger sorts its rows: already sorted, that
+        # is one comparison a row): stamp, code, counter, bucket, gap
+        for code in ancestors:
+            for (counter, bucket, gap), change in changes:
+                out[(t, (code, counter, bucket, gap))] = change
+        current = now
+    return out
+
+
 def history(counted: Iterable[Counted], model: Model, ids: Mapping[str, int] | None = None) -> Deltas:
     """The subject's deltas over recorded time: at each instant its set of
     counted events changes, the change of its cells, stamped with the instant."""
     ids = ids if ids is not None else model.ids()
     items = [c for c in counted if c.until is None or c.until > c.since]
     steps = sorted({c.since for c in items} | {c.until for c in items if c.until is not None})
+    place = _place(items)
+    if place is not None:
+        at = [(t, [c for c in items if c.since <= t and (c.until is None or t < c.until)]) for t in steps]
+        return _steps_in_one_place(place, (), at, model, ids)
     out: Deltas = {}
     before: dict[Cell, int] = {}
     for t in steps:
@@ -281,6 +323,13 @@ def appended(
         return None
     # after the last step of `then` its counted set is its events never retracted
     items = [c for c in then if c.until is None]
+    place = _place([*items, *added])
+    if place is not None:
+        at = []
+        for t in sorted({c.since for c in added}):
+            items = items + [c for c in added if c.since == t]
+            at.append((t, items))
+        return _steps_in_one_place(place, [c for c in then if c.until is None], at, model, ids)
     current = cells((f for c in items for f in c.facts), model, ids)
     out: Deltas = {}
     for t in sorted({c.since for c in added}):

@@ -111,22 +111,29 @@ class Ledger:
         (migration 013), whatever order its reads returned the fact rows in
         and whatever the process's string hashing (a retry may run in another
         process, or on the other worker after a kill)."""
+        if not changes:
+            return
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
         keyed, zeroed = (gap, rec) if fourth == "gap" else (rec, gap)
-        for (at, (c, n, b, x)), d in sorted(changes.items()):
-            kind.append(row_kind)
-            code.append(_code(c))
-            counter.append(n)
-            bucket.append(b)
-            keyed.append(x)
-            zeroed.append(0)
-            t.append(at)
-            delta.append(d)
-            subject.append(name)
-            seq.append(number)
-            ids.append(_NONE)
-            since.append(_NONE)
-            until.append(_NONE)
+        # column by column (a quarter of the counting child's time went to
+        # thirteen appends a row)
+        keys, values = zip(*sorted(changes.items()), strict=True)
+        stamps, cells = zip(*keys, strict=True)
+        places, counters, buckets, xs = zip(*cells, strict=True)
+        n = len(values)
+        kind.extend([row_kind] * n)
+        code.extend(map(_code, places))
+        counter.extend(counters)
+        bucket.extend(buckets)
+        keyed.extend(xs)
+        zeroed.extend([0] * n)
+        t.extend(stamps)
+        delta.extend(values)
+        subject.extend([name] * n)
+        seq.extend([number] * n)
+        ids.extend([_NONE] * n)
+        since.extend([_NONE] * n)
+        until.extend([_NONE] * n)
 
     def add_snapshot(self, name: str, number: int, counted: Sequence[Counted]) -> None:
         kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
