@@ -31,7 +31,7 @@ from services.aggregator.counting_store import (
 )
 from services.aggregator.fold import TopicPosition, fold, id_key, superseded
 from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARGETS_SQL
-from services.api import divisions, replay
+from services.api import divisions, replay, reporting_sql
 from services.api.daily import DailyQuery, Scope
 from services.api.replay_figures import archive_params
 from services.api.zero import zero_report
@@ -342,9 +342,12 @@ class _Runner:
     def __init__(self, engine: Chdb | Server) -> None:
         self._engine = engine
         self._lock = threading.Lock()
+        #: every SQL text run, to check that the cases reach each read
+        self.ran: set[str] = set()
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> Rows:
         with self._lock:
+            self.ran.add(sql)
             return self._engine.execute(sql, params)
 
 
@@ -353,12 +356,16 @@ CASES = [
     for code, digits in (("340826103000", 9), ("340826103000", 12), ("340826000000", 6))
     for day in (date(2020, 1, 27), date(2020, 1, 28))
     for cutoff in (24, 18)
-    for hour in (5, 23)
+    # 13:59: the zero reports (stamped 13:00) stand, and the event that
+    # contradicts the town's (14:00) is in the hour after as_of, so the
+    # contradiction check reads the exact rows of that hour (LATER_SQL)
+    for hour in (5, 13, 23)
 ]
 
 
 def _figures(engine: Chdb | Server) -> list[Any]:
-    query = DailyQuery(_Runner(engine), ("42", "4201"))
+    runner = _Runner(engine)
+    query = DailyQuery(runner, ("42", "4201"))
     out = []
     for code, day, cutoff, hour in CASES:
         window = report_window(day, cutoff, ZONE)
@@ -368,6 +375,7 @@ def _figures(engine: Chdb | Server) -> list[Any]:
                 Scope(code, digits), window, as_of, day.isoformat(), window.end + timedelta(hours=2)
             )
             out.append((code, day, cutoff, hour, digits, figures, reporting))
+    assert reporting_sql.LATER_SQL in runner.ran, "no case read the exact rows of the contradiction check"
     return out
 
 
