@@ -4,8 +4,10 @@ At-least-once with idempotent effects: a batch's offsets are acknowledged to
 Faust (and so become committable) only after every row of the batch is in
 ClickHouse and every dead letter is on the dead-letter topic; a redelivered
 batch rewrites the same rows (see fold.py, store.py, dead_letters.py). The
-agent only decodes, checks jurisdictions against the registry, calls the fold,
-and writes; a failed look-up or write is retried with back-off, never skipped.
+agents only hand the streams to their runners: stage 1's loop (decode, check
+jurisdictions against the registry, fold, write, acknowledge) is
+fold_runner.py, stage 2's recount counting_runner.py in a child process; a
+failed look-up or write is retried with back-off, never skipped (retrying.py).
 """
 
 from __future__ import annotations
@@ -15,51 +17,28 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import faust
 import mode
 import uvloop
 
-from schemas.records import EventRecord
 from services.aggregator import metrics
 from services.aggregator.config import AggregatorSettings
 from services.aggregator.counting_process import CountingProcess
-from services.aggregator.dead_letters import DeadLetter, DeadLetterSink, Message, split_unknown
-from services.aggregator.decode import decode_record
-from services.aggregator.errors import AggregatorError, PoisonRecord
-from services.aggregator.fold import Effects, TopicPosition, fold
+from services.aggregator.dead_letters import DeadLetterSink
+from services.aggregator.errors import PoisonRecord
+from services.aggregator.fold_runner import FoldRunner
 from services.aggregator.jurisdictions import KnownCodes
-from services.aggregator.records import chunks, lines_of
+from services.aggregator.retrying import Retrying
 from services.aggregator.store import Store
 from services.aggregator.subjects import SubjectSink
 from services.aggregator.subjects import decode as decode_subjects
 from services.common import logs
 
 log = logging.getLogger("ribao.aggregator")
-#: batches folded and waiting for the writer, at most
-QUEUED = 2
-T = TypeVar("T")
-
-
-@dataclass
-class Batch:
-    """A batch ready to write: the Faust events of the records it completes
-    (to acknowledge once it is written), the fold's rows, and its dead letters."""
-
-    events: list[Any]
-    effects: list[Effects]
-    dead: list[DeadLetter]
-    #: when its first events were taken from the stream (perf_counter)
-    started: float
-
-    def merged(self, later: Batch) -> Batch:
-        return Batch(
-            self.events + later.events, self.effects + later.effects, self.dead + later.dead, self.started
-        )
 
 
 def _broker_urls(bootstrap: str) -> list[str]:
@@ -109,99 +88,18 @@ def create_app(settings: AggregatorSettings | None = None) -> faust.App:
     runner = CountingProcess(settings)
     metrics.install(app, settings.events_topic)
 
-    async def retrying(what: str, call: Callable[[], T]) -> T:
-        """Runs `call` until it succeeds: the offsets wait, nothing is skipped."""
-        delay = settings.retry_initial_s
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                return await loop.run_in_executor(None, call)
-            except Exception as exc:  # any store or broker failure: back off and retry, never ack
-                log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, settings.retry_max_s)
-
-    def prepare(
-        events: list[Any],
-        decoded: list[tuple[Message, EventRecord]],
-        poison: list[DeadLetter],
-        unknown: set[str],
-        started: float,
-    ) -> Batch:
-        known, unregistered = split_unknown(decoded, unknown)
-        folding = time.perf_counter()
-        batch = [
-            fold(record, msg.value or b"", TopicPosition(msg.partition, msg.offset, msg.line))
-            for msg, record in known
-        ]
-        metrics.observe_fold(time.perf_counter() - folding)
-        return Batch(events, batch, poison + unregistered, started)
-
-    async def commit(stream: Any, work: Batch) -> None:
-        """Writes a batch, then acknowledges its events (their offsets become
-        committable): nothing is acknowledged before it is stored."""
-        for d in work.dead:
-            log.error("dead letter at partition %d offset %d: %s", d.partition, d.offset, d.error)
-        writing = time.perf_counter()
-        if work.dead:
-            await retrying("dead-letter topic", partial(sink.publish, work.dead))
-        stats = await retrying("store write", partial(store.write_all, work.effects, work.dead))
-        await retrying("subjects topic", partial(subject_sink.publish, stats.subjects))
-        for event in work.events:
-            await stream.ack(event)
-        metrics.observe_batch(
-            work.effects, work.dead, time.perf_counter() - writing, time.perf_counter() - work.started
-        )
-
-    async def write_loop(stream: Any, queue: asyncio.Queue[Batch]) -> None:
-        """Writes the queued batches in order, those that queued up during a
-        write as one (so a slow write is followed by a bigger one, not by many
-        small ones)."""
-        while True:
-            work = await queue.get()
-            while not queue.empty() and len(work.effects) + len(work.dead) < settings.batch_max:
-                work = work.merged(queue.get_nowait())
-            await commit(stream, work)
+    retrying = Retrying(settings.retry_initial_s, settings.retry_max_s)
+    folding = FoldRunner(store, known_codes, sink, subject_sink, retrying, settings.batch_max)
 
     @app.agent(topic)
     async def aggregate(stream: AsyncIterable[Any]) -> None:
-        # Records are taken, cut into batches of at most batch_max events
-        # (services/aggregator/records.py), decoded and folded here while the
-        # writer task writes the previous batches (off the event loop).
-        # Writes, and so acks, keep the batches' order; at most QUEUED batches
-        # wait for the writer, then this loop (and so consumption) waits too.
-        queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=QUEUED)
-        writer = asyncio.ensure_future(write_loop(stream, queue))
-        try:
-            # noack() as well as noack_take: otherwise auto-ack comes back when the
-            # generator ends and unprocessed events get acknowledged.
-            async for records in stream.noack().noack_take(  # type: ignore[attr-defined]
-                settings.batch_records, within=settings.batch_within_s
-            ):
-                started = time.perf_counter()
-                taken = [
-                    (r, lines_of(r.message.partition, r.message.offset, r.message.key, r.message.value))
-                    for r in records
-                ]
-                for chunk in chunks(taken, settings.batch_max):
-                    decoded: list[tuple[Message, EventRecord]] = []
-                    poison: list[DeadLetter] = []
-                    for msg in chunk.lines:
-                        try:
-                            decoded.append((msg, decode_record(msg.value)))
-                        except PoisonRecord as exc:
-                            poison.append(DeadLetter.of(msg, str(exc)))
-                    codes = {record.event.jurisdiction for _, record in decoded}
-                    unknown = await retrying("registry look-up", partial(known_codes.unknown, codes))
-                    batch = prepare(chunk.completed, decoded, poison, unknown, started)
-                    put = asyncio.ensure_future(queue.put(batch))
-                    await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
-                    if writer.done():
-                        put.cancel()
-                        writer.result()  # the writer's error, if it failed
-                        raise AggregatorError("the writer task stopped")
-        finally:
-            writer.cancel()  # what it had not acknowledged comes again
+        """Stage 1 (fold_runner.py). noack() as well as noack_take: otherwise
+        auto-ack comes back when the generator ends and unprocessed events
+        get acknowledged."""
+        takes = stream.noack().noack_take(  # type: ignore[attr-defined]
+            settings.batch_records, within=settings.batch_within_s
+        )
+        await folding.run(takes, stream.ack)  # type: ignore[attr-defined]
 
     @app.agent(subjects_topic)
     async def count(stream: AsyncIterable[Any]) -> None:
