@@ -88,7 +88,7 @@ GROUP BY code"""
 #: hour after it); a read as of now takes the side after T, which holds none.
 #: The codes come as one array (`later_codes`, a list): ClickHouse 18.16
 #: parses an IN list of 5,880 literals in about 60 ms, an array in a few
-#: (a province's live read: 219 -> 152 ms for this query)
+#: (a province's live read: 219-242 -> 152-180 ms for this query)
 LATER_SQL = f"""
 SELECT code,
     sumIf(delta, counter = {OWN_ZERO}) * %(sign)s AS zero_later,
