@@ -325,11 +325,11 @@ def appended(
     items = [c for c in then if c.until is None]
     place = _place([*items, *added])
     if place is not None:
-        at = []
+        at, counted = [], items
         for t in sorted({c.since for c in added}):
-            items = items + [c for c in added if c.since == t]
-            at.append((t, items))
-        return _steps_in_one_place(place, [c for c in then if c.until is None], at, model, ids)
+            counted = counted + [c for c in added if c.since == t]
+            at.append((t, counted))
+        return _steps_in_one_place(place, items, at, model, ids)
     current = cells((f for c in items for f in c.facts), model, ids)
     out: Deltas = {}
     for t in sorted({c.since for c in added}):

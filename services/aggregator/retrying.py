@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 log = logging.getLogger("ribao.aggregator")
@@ -17,15 +17,9 @@ class Retrying:
     """Runs blocking calls off the event loop, again after each failure, the
     delay doubling from `initial_s` up to `max_s`."""
 
-    def __init__(
-        self,
-        initial_s: float,
-        max_s: float,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, initial_s: float, max_s: float) -> None:
         self._initial_s = initial_s
         self._max_s = max_s
-        self._sleep = sleep
 
     async def __call__(self, what: str, call: Callable[[], T]) -> T:
         delay = self._initial_s
@@ -35,5 +29,5 @@ class Retrying:
                 return await loop.run_in_executor(None, call)
             except Exception as exc:  # any store or broker failure: back off and retry, never ack
                 log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay)
-                await self._sleep(delay)
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_s)

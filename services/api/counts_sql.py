@@ -80,14 +80,20 @@ def params(
 
 
 def figures(
-    store: Queryable, model: Model, codes: Sequence[str], start_us: int, end_us: int, as_of_us: int
+    store: Queryable,
+    model: Model,
+    codes: Sequence[str],
+    start_us: int,
+    end_us: int,
+    as_of_us: int,
+    now: int | None = None,
 ) -> dict[str, Figures]:
-    """The section 4 figures of each code (12 digits) for W as of T."""
+    """The section 4 figures of each code (12 digits) for W as of T (`now`: see `params`)."""
     if not codes:
         return {}
     totals: dict[str, dict[tuple[int, Measure], int]] = {c: {} for c in codes}
     for code, counter, in_w, before_end, first_in_w in store.query(
-        FIGURES_SQL, params(codes, start_us, end_us, as_of_us)
+        FIGURES_SQL, params(codes, start_us, end_us, as_of_us, now)
     ):
         found = totals.get(str(code).zfill(12))
         if found is not None:

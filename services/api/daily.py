@@ -81,9 +81,11 @@ class DailyQuery:
         if not group_codes:
             return {}, {}
         scale = 10 ** (12 - scope.digits)
-        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale)
+        # one clock for the report: its counts and its status read the same side of as_of
+        now = counts_sql.now_us()
+        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale, now)
         found = _BESIDE.submit(reporting_sql.statuses, self._store, params, _CHECKS)
-        by_code = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us)
+        by_code = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us, now)
         out = {code[: scope.digits]: f for code, f in by_code.items()}
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)

@@ -132,14 +132,22 @@ GROUP BY code"""
 
 
 def params(
-    group_codes: Sequence[str], start_us: int, end_us: int, day: str, as_of_us: int, scope: str, scale: int
+    group_codes: Sequence[str],
+    start_us: int,
+    end_us: int,
+    day: str,
+    as_of_us: int,
+    scope: str,
+    scale: int,
+    now: int | None = None,
 ) -> dict[str, Any]:
     """The reads' parameters: `scope` is the report's own code (the subtree the
-    contradiction check reads), `scale` its groups' (10^12 for one group)."""
+    contradiction check reads), `scale` its groups' (10^12 for one group),
+    `now` as in counts_sql.params."""
     sub_lo, sub_hi = division.subtree_range(scope)
     return {
         # codes, the window's buckets s and e, and the stamp hour and exact tail around T
-        **counts_sql.params(group_codes, start_us, end_us, as_of_us),
+        **counts_sql.params(group_codes, start_us, end_us, as_of_us, now),
         "day": day_number(day),
         "as_of": as_of_us,
         "below": as_of_us // HOUR_US,
