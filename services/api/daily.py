@@ -1,6 +1,6 @@
-"""Daily figures and reporting status for a subtree, or for each child of it,
-assembled from the maintained counts (counts_sql.py) and submission rows
-(reporting_sql.py)."""
+"""Daily figures and reporting status for a jurisdiction and, read at once,
+its children, assembled from the maintained counts (counts_sql.py) and
+submission rows (reporting_sql.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas import codes
 from schemas.records import from_micros, to_micros
 from services.api import counts_sql, reporting_sql
 from services.api.store import Queryable
@@ -28,19 +27,6 @@ class Reporting:
 MISSING = Reporting("missing", None, False)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Which subtree to count, and how to group it: by `digits` significant
-    digits (the subtree's own for one group, its children's for one each)."""
-
-    code: str
-    digits: int
-
-    @classmethod
-    def whole(cls, code: str) -> Scope:
-        return cls(code, len(codes.significant(code)))
-
-
 #: runs the reporting-status reads beside the counts query of the same report
 #: (each is mostly ClickHouse's fixed cost of a small query, on one core).
 #: Its threads keep their ClickHouse connections (ReadStore holds one per thread).
@@ -48,9 +34,6 @@ _BESIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-status")
 #: runs the contradiction check beside the rest of the status reads (its own
 #: pool: a task of _BESIDE waits for it, and it waits for nothing)
 _CHECKS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-contradiction")
-
-#: the codes of one level in a subtree (a report's children)
-CODES_SQL = "SELECT code FROM divisions WHERE code >= %(lo)s AND code <= %(hi)s AND level = %(level)s"
 
 
 class DailyQuery:
@@ -63,36 +46,32 @@ class DailyQuery:
     def empty(focus_areas: Sequence[str]) -> Figures:
         return empty_figures(focus_areas)
 
-    def _codes(self, scope: Scope) -> list[str]:
-        if scope.digits == len(codes.significant(scope.code)):
-            return [scope.code]
-        lo, hi = codes.subtree_range(scope.code)
-        level = next(lv for lv, d in codes.DIGITS.items() if d == scope.digits)
-        return sorted({c for (c,) in self._store.query(CODES_SQL, {"lo": lo, "hi": hi, "level": level})})
-
     def run(
-        self, scope: Scope, window: Window, as_of: datetime, day: str, deadline: datetime
+        self,
+        scope: str,
+        group_codes: Sequence[str],
+        window: Window,
+        as_of: datetime,
+        day: str,
+        deadline: datetime,
     ) -> tuple[dict[str, Figures], dict[str, Reporting]]:
-        """Figures and reporting per group key (the code's first `digits` digits):
-        the figures from the maintained counts (counts_sql.py), the reporting
-        status from the maintained submission rows (reporting_sql.py)."""
-        start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
-        group_codes = self._codes(scope)
+        """Figures and reporting per code of `group_codes` (12 digits, any levels
+        of `scope`'s subtree: a report's own code and its children's, read in
+        one counts query and one set of status reads): the figures from the
+        maintained counts (counts_sql.py), the reporting status from the
+        maintained submission rows (reporting_sql.py). A code with no
+        submission has no reporting entry."""
         if not group_codes:
             return {}, {}
-        scale = 10 ** (12 - scope.digits)
+        start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
         # one clock for the report: its counts and its status read the same side of as_of
         now = counts_sql.now_us()
-        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope.code, scale, now)
+        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope, now)
         found = _BESIDE.submit(reporting_sql.statuses, self._store, params, _CHECKS)
-        by_code = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us, now)
-        out = {code[: scope.digits]: f for code, f in by_code.items()}
+        figures = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us, now)
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)
         for code, s in found.result().items():
-            if s.first_us is None:
-                continue
-            reporting[code[: scope.digits]] = Reporting(
-                s.status(deadline_us), from_micros(s.first_us), s.contradicted
-            )
-        return out, reporting
+            if s.first_us is not None:
+                reporting[code] = Reporting(s.status(deadline_us), from_micros(s.first_us), s.contradicted)
+        return figures, reporting

@@ -19,7 +19,7 @@ from typing import Any
 
 from schemas import codes
 from schemas.records import EventRecord, from_micros
-from services.api.daily import DailyQuery, Scope
+from services.api.daily import MISSING, DailyQuery
 from services.api.replay_figures import archive_params, recompute
 from services.api.replay_pool import ReplayPool
 from services.api.store import ReadStore
@@ -159,12 +159,11 @@ def compare_with_served(
 ) -> tuple[Figures, str, list[Difference]]:
     """(served figures, served status, every difference from the replayed ones)."""
     query = DailyQuery(store, focus_areas)
-    figures, reporting = query.run(Scope.whole(code), window, as_of, day.isoformat(), deadline)
-    key = codes.significant(code)
-    served = figures.get(key, DailyQuery.empty(focus_areas))
-    served_reporting = reporting.get(key)
-    served_status = served_reporting.status if served_reporting else "missing"
-    served_wrong = served_reporting.zero_report_contradicted if served_reporting else False
+    figures, reporting = query.run(code, [code], window, as_of, day.isoformat(), deadline)
+    served = figures.get(code, DailyQuery.empty(focus_areas))
+    served_reporting = reporting.get(code, MISSING)
+    served_status = served_reporting.status
+    served_wrong = served_reporting.zero_report_contradicted
     diffs = differences(served, replayed)
     if served_status != status.status:
         diffs.append(Difference("reporting.status", served_status, status.status))

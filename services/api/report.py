@@ -9,21 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from schemas import codes
 from services.api import divisions, models
-from services.api.daily import MISSING, DailyQuery, Reporting, Scope
+from services.api.daily import MISSING, DailyQuery, Reporting
 from services.api.divisions import Division
 from services.api.params import ReportQuery
 from services.api.state import ApiState
 from services.common.figures import flatten
 from services.common.windows import format_cutoff
 
-#: runs a report's registry look-ups and children query beside its own
+#: runs a report's registry look-up of its jurisdiction beside its figures
 #: (ClickHouse 18.16 spends most of a small query analysing it, on one core:
 #: two at once take the time of one on this 2-core machine). Its tasks wait
-#: for nothing but their own queries (they may use daily.py's pools, never
-#: this one). Its threads keep their ClickHouse connections (ReadStore holds
-#: one per thread).
+#: for nothing but their own queries. Its threads keep their ClickHouse
+#: connections (ReadStore holds one per thread).
 _BESIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="report-children")
 
 
@@ -57,46 +55,33 @@ def _reporting(r: Reporting, deadline: datetime, zone: Any) -> models.Reporting:
 
 
 def build_daily(state: ApiState, req: ReportQuery, children: bool) -> models.DailyReport:
-    """The report: the registry look-ups, the jurisdiction's own figures and
-    status and, with `children`, its children's, all read at once."""
+    """The report: the jurisdiction's own figures and status and, with
+    `children`, its children's, read in one set of queries (the codes of
+    both in each), beside the registry look-up of the jurisdiction."""
     zone = state.settings.zone
     window, deadline = req.window, req.deadline
     query = DailyQuery(state.store, state.settings.focus_area_list)
-    day = req.day.isoformat()
-    whole = Scope.whole(req.code)
     found = _BESIDE.submit(divisions.division, state.store, req.code)
-
-    def per_child() -> tuple[list[Division], int, tuple[dict[str, Any], dict[str, Reporting]]]:
-        kids = divisions.children(state.store, req.code)
-        # the children's level from their codes: a city's children may be towns (东莞)
-        digits = len(codes.significant(kids[0].code)) if kids else 0
-        result = query.run(Scope(req.code, digits), window, req.as_of, day, deadline) if kids else ({}, {})
-        return kids, digits, result
-
-    below = _BESIDE.submit(per_child) if children else None
-    figures, reporting = query.run(whole, window, req.as_of, day, deadline)
+    kids = divisions.children(state.store, req.code) if children else []
+    group_codes = [req.code, *(kid.code for kid in kids)]
+    figures, reporting = query.run(req.code, group_codes, window, req.as_of, req.day.isoformat(), deadline)
     division = found.result()  # an unknown code raises here, whatever the rest found
-    key = codes.significant(req.code)
     empty = DailyQuery.empty(state.settings.focus_area_list)
     own = models.DailyReport(
         **dict(header(division, req, zone)),
-        figures=models.Figures.model_validate(figures.get(key, empty)),
-        reporting=_reporting(reporting.get(key, MISSING), deadline, zone),
+        figures=models.Figures.model_validate(figures.get(req.code, empty)),
+        reporting=_reporting(reporting.get(req.code, MISSING), deadline, zone),
     )
     if not children:
         return own
-    rows: list[models.DailyRow] = []
-    if below is not None:
-        kids, digits, (child_figures, child_reporting) = below.result()
-        for kid in kids:
-            k = kid.code[:digits]
-            rows.append(
-                models.DailyRow(
-                    jurisdiction=jurisdiction(kid),
-                    figures=models.Figures.model_validate(child_figures.get(k, empty)),
-                    reporting=_reporting(child_reporting.get(k, MISSING), deadline, zone),
-                )
-            )
+    rows = [
+        models.DailyRow(
+            jurisdiction=jurisdiction(kid),
+            figures=models.Figures.model_validate(figures.get(kid.code, empty)),
+            reporting=_reporting(reporting.get(kid.code, MISSING), deadline, zone),
+        )
+        for kid in kids
+    ]
     return models.DailyReportWithChildren(**dict(own), children=rows)
 
 

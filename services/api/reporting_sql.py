@@ -12,7 +12,7 @@ For codes C, W = [s, e) in hour buckets, date D and as of T, three reads:
   per hour of the stamp rounded up, `submissions_exact` each row with its
   stamp: as in counts_sql.py, the whole hours on the nearer side of T plus
   or minus the exact rows between T and that hour.
-- `first_sql`: the exact submission time within that minute: the rows of
+- `FIRST_SQL`: the exact submission time within that minute: the rows of
   the minute's submission times stamped <= T, summed per time, the least
   positive. A row is stamped either at its submission time (an event
   counted from then) or after it (a retraction's -1, in the small
@@ -101,34 +101,40 @@ WHERE code IN (SELECT arrayJoin(%(later_codes)s))
 GROUP BY code"""
 
 
-def first_sql(minutes: dict[int, int]) -> str:
-    """Per code, the least submission time of its first minute (code ->
-    minute) whose rows summed as of %(as_of)s are positive: one row per code
-    (a province's first minute of a busy run held 131,500 submission times,
-    which the server now reduces, not the API)."""
-
-    def within(column: str) -> str:
-        return " OR ".join(
-            f"(code = {code} AND {column} >= {m * MINUTE_US} AND {column} < {(m + 1) * MINUTE_US})"
-            for code, m in minutes.items()
-        )
-
-    arrived, retracted = within("t"), within("rec")
-    return f"""
+#: per code, the least submission time of its first minute whose rows summed
+#: as of %(as_of)s are positive: one row per code (a province's first minute of
+#: a busy run held 131,500 submission times, which the server reduces, not the
+#: API). The minutes come as two arrays (`first_codes` -> `first_minutes`, by
+#: `transform`) and the codes as a tuple for the key: an OR of one
+#: (code AND minute) condition per code took 45-50 against 25 ms for a county
+#: with its 13 towns on the kept 1 M store (bench/results/merged-children-1m.md)
+FIRST_SQL = f"""
 SELECT code, min(rec) AS first
 FROM (
     SELECT code, rec, sum(delta) AS n
     FROM (
         SELECT code, rec, delta FROM submissions_exact
-        WHERE {_SUBMITS} AND ({arrived}) AND t = rec AND t <= %(as_of)s
+        WHERE {_SUBMITS} AND code IN %(first_in)s AND t = rec AND t <= %(as_of)s
+          AND intDiv(t, {MINUTE_US}) = transform(code, %(first_codes)s, %(first_minutes)s, toInt64(-1))
         UNION ALL
         SELECT code, rec, delta FROM submissions_until
-        WHERE {_SUBMITS} AND ({retracted}) AND t <= %(as_of)s
+        WHERE {_SUBMITS} AND code IN %(first_in)s AND t <= %(as_of)s
+          AND intDiv(rec, {MINUTE_US}) = transform(code, %(first_codes)s, %(first_minutes)s, toInt64(-1))
     )
     GROUP BY code, rec
     HAVING n > 0
 )
 GROUP BY code"""
+
+
+def first_params(minutes: dict[int, int]) -> dict[str, Any]:
+    """FIRST_SQL's parameters for these first minutes (code -> minute)."""
+    ordered = sorted(minutes)
+    return {
+        "first_in": tuple(ordered),
+        "first_codes": ordered,
+        "first_minutes": [minutes[code] for code in ordered],
+    }
 
 
 def params(
@@ -138,12 +144,12 @@ def params(
     day: str,
     as_of_us: int,
     scope: str,
-    scale: int,
     now: int | None = None,
 ) -> dict[str, Any]:
-    """The reads' parameters: `scope` is the report's own code (the subtree the
-    contradiction check reads), `scale` its groups' (10^12 for one group),
-    `now` as in counts_sql.params."""
+    """The reads' parameters: `group_codes` (12 digits) the codes whose
+    statuses are read, of any levels in `scope`'s subtree (a report's own code
+    and its children's, read at once); `scope` the subtree the contradiction
+    check reads; `now` as in counts_sql.params."""
     sub_lo, sub_hi = division.subtree_range(scope)
     return {
         # codes, the window's buckets s and e, and the stamp hour and exact tail around T
@@ -154,8 +160,15 @@ def params(
         "above": -(-as_of_us // HOUR_US),
         "sub_lo": int(sub_lo),
         "sub_hi": int(sub_hi),
-        "scale": scale,
     }
+
+
+#: per level's significant digits d, 10^(12 - d): the codes of a code's subtree share code // scale
+_SCALES: dict[int, int] = {d: 10 ** (12 - d) for d in division.DIGITS.values()}
+
+
+def _scale(code: int) -> int:
+    return _SCALES[len(division.significant(str(code).zfill(12)))]
 
 
 def statuses(store: Queryable, p: dict[str, Any], beside: Executor) -> dict[str, Submitted]:
@@ -173,9 +186,13 @@ def statuses(store: Queryable, p: dict[str, Any], beside: Executor) -> dict[str,
     groups = beside.submit(contradicted, store, p) if both else None
     firsts: dict[int, int] = {}
     if minutes:
-        for code, rec in store.query(first_sql(minutes), p):
+        for code, rec in store.query(FIRST_SQL, {**p, **first_params(minutes)}):
             firsts[code] = rec
-    held = groups.result() if groups is not None else {}
+    held = groups.result() if groups is not None else set()
+    # a code's subtree holds a contradicted zero report: grouped per scale of
+    # the codes asked for (one or two: a report's own and its children's)
+    scales = {code: _scale(code) for code in p["codes"]}
+    wrong = {(scale, z // scale) for scale in set(scales.values()) for z in held}
     out = {}
     for code in p["codes"]:
         first = firsts.get(code)
@@ -184,17 +201,17 @@ def statuses(store: Queryable, p: dict[str, Any], beside: Executor) -> dict[str,
             # before `submissions`: only a read beside a retraction being filed
             raise StoreUnavailable(f"submissions of {code}: minute {minutes[code]} read while being filed")
         out[str(code).zfill(12)] = Submitted(
-            first, ACTIVITY in kinds[code], ZERO in kinds[code], held.get(code // p["scale"], 0) > 0
+            first, ACTIVITY in kinds[code], ZERO in kinds[code], (scales[code], code // scales[code]) in wrong
         )
     return out
 
 
-def contradicted(store: Queryable, p: dict[str, Any]) -> dict[int, int]:
-    """Per group number: how many codes of the subtree hold a contradicted zero
-    report. The codes with own zero reports, with their sums stamped by the
-    whole hour before T (`submissions_by_bucket`); for the few with rows
-    stamped in the hour around T, their exact rows between T and the whole
-    hour of the read's side (counts_sql.params)."""
+def contradicted(store: Queryable, p: dict[str, Any]) -> set[int]:
+    """The codes of the subtree whose own zero reports are contradicted. The
+    codes with own zero reports, with their sums stamped by the whole hour
+    before T (`submissions_by_bucket`); for the few with rows stamped in the
+    hour around T, their exact rows between T and the whole hour of the
+    read's side (counts_sql.params)."""
     sums: dict[int, list[int]] = {}
     later: list[int] = []
     for code, zero, active, n in store.query(CANDIDATES_SQL, p):
@@ -205,8 +222,4 @@ def contradicted(store: Queryable, p: dict[str, Any]) -> dict[int, int]:
         for code, zero, active in store.query(LATER_SQL, {**p, "later_codes": later}):
             sums[code][0] += zero
             sums[code][1] += active
-    out: dict[int, int] = defaultdict(int)
-    for code, (zero, active) in sums.items():
-        if zero > 0 and active > 0:
-            out[code // p["scale"]] += 1
-    return dict(out)
+    return {code for code, (zero, active) in sums.items() if zero > 0 and active > 0}

@@ -32,14 +32,13 @@ from services.aggregator.counting_store import (
 from services.aggregator.fold import TopicPosition, fold, id_key, superseded
 from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARGETS_SQL
 from services.api import divisions, replay, reporting_sql
-from services.api.daily import DailyQuery, Scope
+from services.api.daily import MISSING, DailyQuery
 from services.api.replay_figures import archive_params
 from services.api.zero import zero_report
 from services.common import reference, replica_sync
 from services.common.clickhouse import client, migrations
 from services.common.config import CommonSettings
 from services.common.counting import Model
-from services.common.figures import empty_figures
 from services.common.windows import report_window
 from services.ingest.archive import FIRST_SQL, KEYS_SQL
 from tests.integration.harness import require_services
@@ -353,7 +352,7 @@ class _Runner:
 
 CASES = [
     (code, day, cutoff, hour)
-    for code, digits in (("340826103000", 9), ("340826103000", 12), ("340826000000", 6))
+    for code in ("340826103000", "340826000000")
     for day in (date(2020, 1, 27), date(2020, 1, 28))
     for cutoff in (24, 18)
     # 13:59: the zero reports (stamped 13:00) stand, and the event that
@@ -361,6 +360,11 @@ CASES = [
     # contradiction check reads the exact rows of that hour (LATER_SQL)
     for hour in (5, 13, 23)
 ]
+#: the codes a case reads at once, those in its subtree: the county, its
+#: towns and villages (a report reads its own code and its children's in one
+#: set of queries; here three levels at once), 340826103200 with events but
+#: not in the registry
+GROUPS = ("340826000000", "340826103000", "340826103001", "340826103002", "340826103200", "340826104000", V3)
 
 
 def _figures(engine: Chdb | Server) -> list[Any]:
@@ -370,11 +374,12 @@ def _figures(engine: Chdb | Server) -> list[Any]:
     for code, day, cutoff, hour in CASES:
         window = report_window(day, cutoff, ZONE)
         as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
-        for digits in sorted({len(codes.significant(code)), 9, 12}):
-            figures, reporting = query.run(
-                Scope(code, digits), window, as_of, day.isoformat(), window.end + timedelta(hours=2)
-            )
-            out.append((code, day, cutoff, hour, digits, figures, reporting))
+        group_codes = [c for c in GROUPS if codes.is_within(c, code)]
+        figures, reporting = query.run(
+            code, group_codes, window, as_of, day.isoformat(), window.end + timedelta(hours=2)
+        )
+        assert set(figures) == set(group_codes)
+        out.append((code, day, cutoff, hour, figures, reporting))
     assert reporting_sql.LATER_SQL in runner.ran, "no case read the exact rows of the contradiction check"
     return out
 
@@ -388,44 +393,32 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
     assert current.execute("SELECT version()")[0][0] >= "2"
     old, new = _figures(server), _figures(current)
     assert old == new
-    # and both are the reference implementation's figures
-    for code, day, cutoff, hour, digits, figures, reporting in old:
+    # and both are the reference implementation's figures and statuses, for every code read
+    for code, day, cutoff, hour, figures, reporting in old:
         window = report_window(day, cutoff, ZONE)
         as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
-        # every group's reporting status (and contradicted zero report) is the reference's
-        # (a group of `digits` whose code is above that level holds that code's own rows only)
-        for key, got_status in reporting.items():
-            unit = key.ljust(12, "0")
-            if len(codes.significant(unit)) != digits:
-                continue
-            deadline = window.end + timedelta(hours=2)
+        deadline = window.end + timedelta(hours=2)
+        for unit, got in figures.items():
+            want = reference.daily_figures(records, unit, window, as_of)
+            assert got == want, (code, unit, day, cutoff, hour)
             ref = reference.reporting_status(records, unit, day, window, deadline, as_of)
-            assert (got_status.status, got_status.submitted_at, got_status.zero_report_contradicted) == (
+            r = reporting.get(unit, MISSING)
+            assert (r.status, r.submitted_at, r.zero_report_contradicted) == (
                 ref.status,
                 ref.submitted_at,
                 ref.zero_report_contradicted,
-            ), (unit, day, cutoff, hour)
-        if digits != len(codes.significant(code)):
-            continue
-        # the report's own status, missing included
-        ref = reference.reporting_status(records, code, day, window, window.end + timedelta(hours=2), as_of)
-        own = reporting.get(codes.significant(code))
-        assert (own.status if own else "missing") == ref.status, (code, day, cutoff, hour)
-        want = reference.daily_figures(records, code, window, as_of)
-        got = figures.get(codes.significant(code), empty_figures())
-        assert got == want, (code, day, cutoff, hour)
+            ), (code, unit, day, cutoff, hour)
     flags = {
-        (code, digits, key): r.zero_report_contradicted
-        for code, day, cutoff, hour, digits, _f, reps in old
-        for key, r in reps.items()
+        (code, unit): r.zero_report_contradicted
+        for code, day, cutoff, hour, _f, reps in old
+        for unit, r in reps.items()
         if (day, cutoff, hour) == (date(2020, 1, 28), 24, 23)
     }
     # the town's own zero report, contradicted by its village: the town and the county;
     # 103200's, not contradicted by its siblings: neither it nor its town
-    assert flags[("340826000000", 9, "340826104")] and flags[("340826000000", 6, "340826")]
-    assert not flags[("340826000000", 9, "340826103")]
-    # (103200 is not in this test's registry, so the town's children hold no row for it)
-    assert ("340826103000", 12, "340826103200") not in flags
+    assert flags[("340826000000", "340826104000")] and flags[("340826000000", "340826000000")]
+    assert not flags[("340826000000", "340826103000")]
+    assert not flags[("340826103000", "340826103200")] and not flags[("340826103000", "340826103000")]
     # 零报告: the same counts and pages on both engines
     window = report_window(date(2020, 1, 28), 24, ZONE)
     for statuses in (("missing", "late"), ("reported", "zero_reported", "late", "missing")):
