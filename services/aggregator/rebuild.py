@@ -31,6 +31,7 @@ TABLES = (
     "submissions_exact",
     "submissions_until",
     "submissions_by_bucket",
+    "submissions_stamps",
 )
 #: the migrations whose last statement copies fact rows into `subject_facts`
 COPIES = ("counts", "submissions")

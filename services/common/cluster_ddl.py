@@ -51,6 +51,8 @@ SHARD_KEYS: dict[str, str | None] = {
     "submissions_exact": None,
     "submissions_until": None,
     "submissions_by_bucket": None,
+    # filled by a view on each shard, and once by the migration's INSERT ... SELECT
+    "submissions_stamps": "cityHash64(t)",
     "counting_snapshots": "cityHash64(subject)",
     "counting_intents": "cityHash64(subject)",
 }
@@ -65,6 +67,7 @@ VIEWS = {
     "counts_reporting_exact_mv",
     "counts_reporting_until_mv",
     "counts_reporting_grouped_mv",
+    "counts_reporting_exact_at_mv",
 }
 LOCAL = "_local"
 
