@@ -32,6 +32,7 @@ TABLES = (
     "submissions_until",
     "submissions_by_bucket",
     "submissions_stamps",
+    "submissions_by_level",
 )
 #: the migrations whose last statement copies fact rows into `subject_facts`
 COPIES = ("counts", "submissions")

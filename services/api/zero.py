@@ -1,5 +1,6 @@
 """零报告 (contract section 5): the status of every reporting unit under J,
-counted and listed inside ClickHouse (never by loading the units into Python)."""
+counted and listed inside ClickHouse (never by loading the units into Python),
+from the submission rows the aggregator maintains (services/api/zero_sql.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Any
 
 from schemas import codes
 from schemas.records import from_micros, to_micros
-from services.api import figures_sql as sql
+from services.api import reporting_sql
+from services.api import zero_sql as sql
 from services.api.store import Queryable
+from services.common.counting import window_buckets
+from services.common.submissions import day_number
 from services.common.windows import Window
 
 STATUSES = sql.STATUSES
@@ -47,29 +51,40 @@ def zero_report(
     offset: int,
 ) -> ZeroSummary:
     lo, hi = codes.subtree_range(code)
-    scale = 10 ** (12 - codes.DIGITS[level])
+    digits = codes.DIGITS[level]
+    scale = 10 ** (12 - digits)
+    start, end = to_micros(window.start), to_micros(window.end)
+    s, e = window_buckets(start, end)
+    wrong = _contradicted_units(store, code, digits, day, start, end, to_micros(as_of))
+    provinces = (0, 99) if code == codes.COUNTRY else (int(code[:2]), int(code[:2]))
     params: dict[str, Any] = {
-        "lo": lo,
-        "hi": hi,
+        "lo": int(lo),
+        "hi": int(hi),
+        "lo_code": lo,
+        "hi_code": hi,
+        "p_lo": provinces[0],
+        "p_hi": provinces[1],
         "level": level,
+        "digits": digits,
         "scale": scale,
         "day": day.isoformat(),
-        "start": to_micros(window.start),
-        "end": to_micros(window.end),
+        "day_number": day_number(day.isoformat()),
+        "s": s,
+        "e": e,
         "as_of": to_micros(as_of),
         "deadline": to_micros(deadline),
         "statuses": tuple(statuses),
         "limit": limit,
         "offset": offset,
+        "wrong": sorted(wrong),
     }
-    row = store.query(sql.zero_sql(scale), params)[0]
+    row = store.query(sql.zero_sql(bool(wrong)), params)[0]
     expected, reported, zero, late, missing, contradicted, total, groups, statuses_, firsts = row
-    digits = codes.DIGITS[level]
     page = [str(g).zfill(digits).ljust(12, "0") for g in groups]
     names = dict(store.query(sql.NAMES_SQL, {"codes": tuple(page)})) if page else {}
     units = [
-        Unit(code, names.get(code, ""), STATUSES[s - 1], from_micros(first) if first else None)
-        for code, s, first in zip(page, statuses_, firsts, strict=True)
+        Unit(unit, names.get(unit, ""), STATUSES[status - 1], from_micros(first) if first else None)
+        for unit, status, first in zip(page, statuses_, firsts, strict=True)
     ]
     return ZeroSummary(
         expected=int(expected),
@@ -83,3 +98,20 @@ def zero_report(
         total=int(total),
         units=units,
     )
+
+
+def _contradicted_units(
+    store: Queryable, code: str, digits: int, day: date, start_us: int, end_us: int, as_of_us: int
+) -> set[int]:
+    """The units (codes of `digits` significant digits, as numbers divided by
+    their scale) holding a contradicted zero report as of T: those with a
+    contradicted zero-reporting code Z of J's subtree in their own subtree,
+    that is Z at their level or below and under them (the daily report's
+    check, reporting_sql.contradicted)."""
+    p = reporting_sql.params([code], start_us, end_us, day.isoformat(), as_of_us, code)
+    scale = 10 ** (12 - digits)
+    return {
+        z // scale
+        for z in reporting_sql.contradicted(store, p)
+        if codes.DIGITS[codes.level_of(str(z).zfill(12))] >= digits
+    }

@@ -53,6 +53,7 @@ SHARD_KEYS: dict[str, str | None] = {
     "submissions_by_bucket": None,
     # filled by a view on each shard, and once by the migration's INSERT ... SELECT
     "submissions_stamps": "cityHash64(t)",
+    "submissions_by_level": "cityHash64(code)",
     "counting_snapshots": "cityHash64(subject)",
     "counting_intents": "cityHash64(subject)",
 }
@@ -68,6 +69,7 @@ VIEWS = {
     "counts_reporting_until_mv",
     "counts_reporting_grouped_mv",
     "counts_reporting_exact_at_mv",
+    "counts_reporting_level_mv",
 }
 LOCAL = "_local"
 

@@ -64,15 +64,57 @@ def daily(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) -> dic
     return body
 
 
+def zero_report(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) -> dict[str, Any]:
+    """The 零报告 of `code`'s villages, every unit listed."""
+    resp = p.get(
+        "/v1/reports/zero",
+        jurisdiction=code,
+        date=day,
+        cutoff=cutoff,
+        as_of=as_of.isoformat(),
+        status="reported,zero_reported,late,missing",
+        limit="10000",
+    )
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def expected_status(
+    records: list[EventRecord], code: str, day: str, cutoff_hour: int, as_of: datetime
+) -> reference.Reporting:
+    window = report_window(date.fromisoformat(day), cutoff_hour, ZONE)
+    return reference.reporting_status(
+        records, code, date.fromisoformat(day), window, window.end + timedelta(hours=2), as_of
+    )
+
+
 def expected(
     records: list[EventRecord], code: str, day: str, cutoff_hour: int, as_of: datetime
 ) -> tuple[dict[str, Any], reference.Reporting]:
     window = report_window(date.fromisoformat(day), cutoff_hour, ZONE)
     figures = reference.daily_figures(records, code, window, as_of)
-    status = reference.reporting_status(
-        records, code, date.fromisoformat(day), window, window.end + timedelta(hours=2), as_of
-    )
-    return figures, status
+    return figures, expected_status(records, code, day, cutoff_hour, as_of)
+
+
+def check_zero(
+    p: Pipeline, records: list[EventRecord], town: str, day: str, cutoff: str, as_of: datetime
+) -> None:
+    """The town's 零报告 over its villages: every unit's status and submission
+    time, the counts and the contradicted units, as the reference gives them."""
+    got = zero_report(p, town, day, cutoff, as_of)
+    where = f"零报告 {town} {day} cutoff {cutoff} as_of {as_of.isoformat()}"
+    assert got["expected"] == got["total"] == len(got["units"]) > 0, where
+    want = {u["code"]: expected_status(records, u["code"], day, int(cutoff[:2]), as_of) for u in got["units"]}
+    for u in got["units"]:
+        ref = want[u["code"]]
+        sub = u["submitted_at"]
+        assert (u["status"], parse_rfc3339(sub) if sub else None) == (ref.status, ref.submitted_at), (
+            where,
+            u,
+        )
+    assert got["counts"] == {s: sum(r.status == s for r in want.values()) for s in got["counts"]}, where
+    assert got["zero_report_contradicted"] == sum(r.zero_report_contradicted for r in want.values()), where
 
 
 def check(
@@ -96,6 +138,7 @@ def check(
                     assert (parse_rfc3339(sub) if sub else None) == status.submitted_at, where
                     assert rep["zero_report_contradicted"] == status.zero_report_contradicted, where
                     compared += 1
+                check_zero(p, records, town, day, cutoff, as_of)
     return compared
 
 

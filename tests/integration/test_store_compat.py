@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARG
 from services.api import divisions, replay, reporting_sql
 from services.api.daily import MISSING, DailyQuery
 from services.api.replay_figures import archive_params
-from services.api.zero import zero_report
+from services.api.zero import STATUSES, zero_report
 from services.common import reference, replica_sync
 from services.common.clickhouse import client, migrations
 from services.common.config import CommonSettings
@@ -124,7 +125,26 @@ V3 = "340826104001"  # in another town
 def _records() -> list[EventRecord]:
     dup = str(uuid.uuid4())
     retracted = str(uuid.uuid4())
+    first_retracted = str(uuid.uuid4())
     out = [
+        # V2's earliest submission for the 28th, retracted an hour later: its
+        # first submission is then its next event's
+        _rec(
+            "symptom.reported",
+            V2,
+            "2020-01-28T07:00:00+08:00",
+            0,
+            event_id=first_retracted,
+            person={"id": "p5"},
+            data={"symptoms": ["cough"]},
+        ),
+        _rec(
+            "event.retracted",
+            V2,
+            "2020-01-28T07:30:00+08:00",
+            1,
+            data={"target_event_id": first_retracted, "reason": "entered twice"},
+        ),
         _rec(
             "screening.registered",
             V1,
@@ -384,6 +404,38 @@ def _figures(engine: Chdb | Server) -> list[Any]:
     return out
 
 
+def _zero_reports_equal_the_reference(engine: Chdb | Server, records: list[EventRecord]) -> None:
+    """Every unit's 零报告 status and submission time, the counts and the
+    contradicted units, as reference.reporting_status gives them for each unit."""
+    seen: Counter[str] = Counter()
+    contradictions = 0
+    for code, level in (("340826103000", "village"), ("340826000000", "town")):
+        for _code, day, cutoff, hour in CASES:
+            window = report_window(day, cutoff, ZONE)
+            as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
+            deadline = window.end + timedelta(hours=2)
+            z = zero_report(_Runner(engine), code, level, day, window, deadline, as_of, STATUSES, 100, 0)
+            where = (code, level, day, cutoff, hour)
+            assert z.expected == z.total == len(z.units) > 0, where
+            refs = {
+                u.code: reference.reporting_status(records, u.code, day, window, deadline, as_of)
+                for u in z.units
+            }
+            for u in z.units:
+                assert (u.status, u.submitted_at) == (refs[u.code].status, refs[u.code].submitted_at), (
+                    where,
+                    u,
+                )
+            assert z.counts == {s: sum(r.status == s for r in refs.values()) for s in z.counts}, where
+            contradicted = sum(r.zero_report_contradicted for r in refs.values())
+            assert z.zero_report_contradicted == contradicted, where
+            seen.update(r.status for r in refs.values())
+            contradictions += contradicted
+    assert set(seen) == set(STATUSES) and contradictions, (
+        "the cases exercise every status and a contradiction"
+    )
+
+
 def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: Path) -> None:
     records = _records()
     current = Chdb(tmp_path / "chdb")
@@ -439,6 +491,9 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
         ]
         assert answers[0] == answers[1]
         assert answers[0].expected == 2 and len(answers[0].units) <= 2
+    # and both are the reference's statuses for every unit, at both levels, for every case
+    for engine in (server, current):
+        _zero_reports_equal_the_reference(engine, records)
     # the counting agent's reads (their external tables as literal sets here)
     ids = tuple(str(r.event.event_id) for r in records)
     for sql, name, values in (
