@@ -409,7 +409,8 @@ def _zero_reports_equal_the_reference(engine: Chdb | Server, records: list[Event
     contradicted units, as reference.reporting_status gives them for each unit."""
     seen: Counter[str] = Counter()
     contradictions = 0
-    for code, level in (("340826103000", "village"), ("340826000000", "town")):
+    levels: tuple[tuple[str, codes.Level], ...] = (("340826103000", "village"), ("340826000000", "town"))
+    for code, level in levels:
         for _code, day, cutoff, hour in CASES:
             window = report_window(day, cutoff, ZONE)
             as_of = datetime(2020, 1, 28, hour, 59, tzinfo=UTC)
