@@ -7,10 +7,12 @@ Not a test (nothing asserts a time). Run with Kafka and ClickHouse up
     .venv/bin/python -m bench.zero_scale [--runs 20] [--keep]
 
 It writes a day of fact rows straight into a database of its own
-(`ribao_bench`, dropped at the end unless --keep): 60% of villages report
+(`ribao_zero_scale`, dropped at the end unless --keep): 60% of villages report
 1-4 events (5% of them after the deadline), 25% send a zero report (1 in 50
-of them contradicted by a real event), 15% send nothing. Then it starts the
-API on that database and times each view over HTTP.
+of them contradicted by a real event), 15% send nothing; then counts them
+as `ribao rebuild-counts` does (the reads use the counting model's rows,
+not the fact rows). Then it starts the API on that database and times each
+view over HTTP.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from schemas.records import to_micros
+from services.aggregator.rebuild import rebuild
 from services.common.clickhouse import client, migrate
 from services.common.config import REPO_DIR, CommonSettings
 from services.common.setup import load_registry
@@ -119,9 +122,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--keep", action="store_true", help="keep the ribao_bench database")
+    parser.add_argument("--keep", action="store_true", help="keep the ribao_zero_scale database")
     args = parser.parse_args()
-    settings = CommonSettings(clickhouse_database="ribao_bench")
+    settings = CommonSettings(clickhouse_database="ribao_zero_scale")
     print(f"setting up {settings.clickhouse_database} ...", flush=True)
     migrate(settings)
     load_registry(settings, lambda _m: None)
@@ -130,6 +133,10 @@ def main() -> None:
         t = time.perf_counter()
         n = load_day(settings)
         print(f"loaded {n:,} fact rows (one day, 620,573 villages) in {time.perf_counter() - t:.1f}s")
+        t = time.perf_counter()
+        stats = rebuild(settings, total=lambda n: print(f"counting {n:,} subjects ...", flush=True))
+        took = time.perf_counter() - t
+        print(f"counted {stats.subjects:,} subjects ({stats.deltas:,} deltas) in {took:.1f}s")
     else:
         print(f"reusing {have:,} fact rows")
     port = "18180"

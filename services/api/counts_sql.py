@@ -18,10 +18,12 @@ either the rows up to S- plus the exact deltas in (S-, T], or the rows up to
 S+ minus the exact deltas in (T, S+]: both give the same sums, and the read
 takes the side with fewer deltas to read one by one. Nothing is stamped after
 now, so the side after T holds the deltas in (T, min(S+, now)]: a read as of
-now (the default) reads none, and any read at most half an hour's. (Until
+now (the default) reads none. A read as of an earlier moment counts the
+stamps on each side (`stamp_sides`) and takes the side with fewer. (Until
 2026-12 the side was the nearer whole hour, so a live read at :29 read the
 29 minutes since the hour one by one: 73 against 14 ms for a province's
-counts query on the kept 1 M store, bench/results/now-side-1m.md.) Why the
+counts query on the kept 1 M store, bench/results/now-side-1m.md; then the
+side with less time to now, which read a burst stamped minutes before T.) Why the
 sums are the figures:
 docs/design.md, "The counting model". The rows read are J's cells (figures x
 hours x gaps x the few hours in which each hour's events were recorded), not
@@ -60,17 +62,55 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+#: how many stamps lie in (S-, T] and in (T, min(S+, now)], each counted up to
+#: %(cap)s: `submissions_stamps` (migration 018) holds every stamp of the
+#: events' submission rows, at which their deltas are stamped too. A read as
+#: of an earlier moment of an hour in which a burst was stamped took the side
+#: holding the burst: the nearer whole hour's (bench/results/final-s12-10m.md,
+#: a province as of an hour ago, 2 s)
+SIDES_SQL = """
+SELECT
+    (SELECT count() FROM (
+        SELECT t FROM submissions_stamps WHERE t > %(below)s AND t <= %(as_of)s LIMIT %(cap)s)),
+    (SELECT count() FROM (
+        SELECT t FROM submissions_stamps WHERE t > %(as_of)s AND t <= %(above)s LIMIT %(cap)s))"""
+SIDE_CAP = 1_000_000
+
+
+def stamp_sides(store: Queryable, as_of_us: int, now: int) -> tuple[int, int] | None:
+    """The stamps on each side of T within its hour (SIDES_SQL), or None when
+    the side after T is empty for want of time (T at or after now, or a whole
+    hour): then no stamp needs counting."""
+    below = as_of_us // HOUR_US * HOUR_US
+    above = min(-(-as_of_us // HOUR_US) * HOUR_US, now)
+    if above <= as_of_us or below == as_of_us:
+        return None
+    row = store.query(SIDES_SQL, {"below": below, "as_of": as_of_us, "above": above, "cap": SIDE_CAP})[0]
+    return int(row[0]), int(row[1])
+
+
 def params(
-    codes: Sequence[str], start_us: int, end_us: int, as_of_us: int, now: int | None = None
+    codes: Sequence[str],
+    start_us: int,
+    end_us: int,
+    as_of_us: int,
+    now: int | None = None,
+    sides: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The codes, W's buckets, and the whole stamp hour and exact tail around
     T: the side of T with fewer stamps to read, none being after `now` (the
-    wall clock unless given; only the cost depends on it, never the sums)."""
+    wall clock unless given). `sides`, the stamps counted on each side
+    (stamp_sides), decides when given and not both at the cap; else the side
+    with less time to now. Only the cost depends on the side, never the sums."""
     s, e = window_buckets(start_us, end_us)
     before = as_of_us // HOUR_US
     after = -(-as_of_us // HOUR_US)
     latest = now_us() if now is None else now
-    if as_of_us - before * HOUR_US <= max(0, min(after * HOUR_US, latest) - as_of_us):
+    if sides is not None and min(sides) < SIDE_CAP:
+        take_before = sides[0] <= sides[1]
+    else:
+        take_before = as_of_us - before * HOUR_US <= max(0, min(after * HOUR_US, latest) - as_of_us)
+    if take_before:
         # the counts stamped by the hour before T, plus the deltas stamped since
         tail = {"stamp_hour": before, "sign": 1, "lo": before * HOUR_US, "hi": as_of_us}
     else:
@@ -87,13 +127,15 @@ def figures(
     end_us: int,
     as_of_us: int,
     now: int | None = None,
+    sides: tuple[int, int] | None = None,
 ) -> dict[str, Figures]:
-    """The section 4 figures of each code (12 digits) for W as of T (`now`: see `params`)."""
+    """The section 4 figures of each code (12 digits) for W as of T (`now`,
+    `sides`: see `params`)."""
     if not codes:
         return {}
     totals: dict[str, dict[tuple[int, Measure], int]] = {c: {} for c in codes}
     for code, counter, in_w, before_end, first_in_w in store.query(
-        FIGURES_SQL, params(codes, start_us, end_us, as_of_us, now)
+        FIGURES_SQL, params(codes, start_us, end_us, as_of_us, now, sides)
     ):
         found = totals.get(str(code).zfill(12))
         if found is not None:

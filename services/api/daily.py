@@ -66,9 +66,10 @@ class DailyQuery:
         start, end, as_of_us = to_micros(window.start), to_micros(window.end), to_micros(as_of)
         # one clock for the report: its counts and its status read the same side of as_of
         now = counts_sql.now_us()
-        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope, now)
+        sides = counts_sql.stamp_sides(self._store, as_of_us, now)
+        params = reporting_sql.params(group_codes, start, end, day, as_of_us, scope, now, sides)
         found = _BESIDE.submit(reporting_sql.statuses, self._store, params, _CHECKS)
-        figures = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us, now)
+        figures = counts_sql.figures(self._store, self._model, group_codes, start, end, as_of_us, now, sides)
         reporting: dict[str, Reporting] = {}
         deadline_us = to_micros(deadline)
         for code, s in found.result().items():

@@ -153,15 +153,16 @@ def params(
     as_of_us: int,
     scope: str,
     now: int | None = None,
+    sides: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The reads' parameters: `group_codes` (12 digits) the codes whose
     statuses are read, of any levels in `scope`'s subtree (a report's own code
     and its children's, read at once); `scope` the subtree the contradiction
-    check reads; `now` as in counts_sql.params."""
+    check reads; `now` and `sides` as in counts_sql.params."""
     sub_lo, sub_hi = division.subtree_range(scope)
     return {
         # codes, the window's buckets s and e, and the stamp hour and exact tail around T
-        **counts_sql.params(group_codes, start_us, end_us, as_of_us, now),
+        **counts_sql.params(group_codes, start_us, end_us, as_of_us, now, sides),
         "day": day_number(day),
         "as_of": as_of_us,
         "below": as_of_us // HOUR_US,

@@ -54,11 +54,16 @@ UNEVEN_SQL = _SERIES_SQL.format(index="arrayCount(x -> x <= bucket, %(starts)s)"
 
 
 def params(
-    code: str, starts_us: Sequence[int], end_us: int, as_of_us: int, now: int | None = None
+    code: str,
+    starts_us: Sequence[int],
+    end_us: int,
+    as_of_us: int,
+    now: int | None = None,
+    sides: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The windows [starts[0], starts[1]), ..., [starts[-1], end) as of T
-    (`now`: see counts_sql.params)."""
-    base = counts_sql.params([code], starts_us[0], end_us, as_of_us, now)
+    (`now`, `sides`: see counts_sql.params)."""
+    base = counts_sql.params([code], starts_us[0], end_us, as_of_us, now, sides)
     del base["codes"]
     bounds = [*starts_us, end_us]
     if any(b % BUCKET_US for b in bounds):
@@ -109,6 +114,7 @@ def figures(
     now: int | None = None,
 ) -> list[dict[str, int]]:
     """The section 4 figures of `code` (12 digits) for each window, as of T, by dotted name."""
-    p = params(code, starts_us, end_us, as_of_us, now)
+    now = counts_sql.now_us() if now is None else now
+    p = params(code, starts_us, end_us, as_of_us, now, counts_sql.stamp_sides(store, as_of_us, now))
     rows = store.query(sql(p), p)
     return fold([(int(c), int(d), int(i), int(f)) for c, d, i, f in rows], model, len(starts_us))

@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas import codes
 from schemas.records import from_micros, to_micros
-from services.api import reporting_sql
+from services.api import counts_sql, reporting_sql
 from services.api import zero_sql as sql
 from services.api.store import Queryable
 from services.common.counting import window_buckets
@@ -108,7 +108,9 @@ def _contradicted_units(
     contradicted zero-reporting code Z of J's subtree in their own subtree,
     that is Z at their level or below and under them (the daily report's
     check, reporting_sql.contradicted)."""
-    p = reporting_sql.params([code], start_us, end_us, day.isoformat(), as_of_us, code)
+    now = counts_sql.now_us()
+    sides = counts_sql.stamp_sides(store, as_of_us, now)
+    p = reporting_sql.params([code], start_us, end_us, day.isoformat(), as_of_us, code, now, sides)
     scale = 10 ** (12 - digits)
     return {
         z // scale

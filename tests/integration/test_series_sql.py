@@ -34,12 +34,15 @@ _CODES = itertools.count(1)
 
 
 def _tables() -> list[str]:
-    """Migration 011's statements that make the two tables the series reads."""
-    statements = next(m for m in migrations() if m.version == 11).statements
+    """The statements of migrations 011 and 018 that make the tables the series
+    reads: the counts, and the stamps that pick the side of T it reads exactly."""
+    made = ("counts (", "counts_exact (", "submissions_stamps (")
     return [
         s
-        for s in statements
-        if "CREATE TABLE IF NOT EXISTS counts (" in s or "CREATE TABLE IF NOT EXISTS counts_exact (" in s
+        for m in migrations()
+        if m.version in (11, 18)
+        for s in m.statements
+        if any(f"CREATE TABLE IF NOT EXISTS {t}" in s for t in made)
     ]
 
 
@@ -81,6 +84,7 @@ def _store(engine: Chdb | Server, deltas: list[Delta]) -> None:
         "code, t, counter, bucket, gap, delta",
         [(int(c), t, k, b, g, d) for t, (c, k, b, g), d in deltas],
     )
+    engine.insert("submissions_stamps", "t", [(t,) for t in sorted({t for t, _, _ in deltas})])
 
 
 CASES = [

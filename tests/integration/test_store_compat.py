@@ -104,7 +104,7 @@ def server() -> Iterator[Server]:
 
 
 def _rec(
-    kind: str, where: str, occurred: str, recorded_hour: int, event_id: str | None = None, **fields: Any
+    kind: str, where: str, occurred: str, recorded_hour: float, event_id: str | None = None, **fields: Any
 ) -> EventRecord:
     event = {
         "event_id": event_id or str(uuid.uuid4()),
@@ -114,7 +114,11 @@ def _rec(
         **fields,
     }
     return EventRecord.model_validate(
-        {"recorded_at": datetime(2020, 1, 28, recorded_hour, tzinfo=UTC), "source": "test", "event": event}
+        {
+            "recorded_at": datetime(2020, 1, 28, tzinfo=UTC) + timedelta(hours=recorded_hour),
+            "source": "test",
+            "event": event,
+        }
     )
 
 
@@ -286,6 +290,21 @@ def _records() -> list[EventRecord]:
             person={"id": "p9"},
             data={"symptoms": ["fever"]},
         ),
+        # two events of the 27th stamped 13:15 and 13:30: as of 13:59 more
+        # stamps lie before it in its hour than after (14:00), so the read
+        # takes the side after, and the contradiction check takes the
+        # contradicting event's exact row off again (LATER_SQL)
+        *(
+            _rec(
+                "symptom.reported",
+                V3,
+                "2020-01-27T21:30:00+08:00",
+                hour,
+                person={"id": f"p1{i}"},
+                data={"symptoms": ["cough"]},
+            )
+            for i, hour in enumerate((13.25, 13.5))
+        ),
     ]
     return out
 
@@ -376,8 +395,9 @@ CASES = [
     for day in (date(2020, 1, 27), date(2020, 1, 28))
     for cutoff in (24, 18)
     # 13:59: the zero reports (stamped 13:00) stand, and the event that
-    # contradicts the town's (14:00) is in the hour after as_of, so the
-    # contradiction check reads the exact rows of that hour (LATER_SQL)
+    # contradicts the town's (14:00) is in the hour after as_of, the side the
+    # read takes (more stamps before as_of in its hour), so the contradiction
+    # check reads the exact rows of that side (LATER_SQL)
     for hour in (5, 13, 23)
 ]
 #: the codes a case reads at once, those in its subtree: the county, its

@@ -74,3 +74,38 @@ def test_nothing_stamped_after_now_is_read_one_by_one() -> None:
             assert (p["lo"], p["hi"], p["stamp_hour"]) == (as_of, base + hour, base // hour + 1)
         else:
             assert (p["lo"], p["hi"], p["stamp_hour"]) == (base, as_of, base // hour)
+
+
+def test_counted_stamps_decide_the_side_unless_both_reach_the_cap() -> None:
+    """A burst stamped early in T's hour: the side after T is read even though
+    it is the longer one; equal counts take the side before; both sides at
+    the cap fall back to the time rule."""
+    hour = 3_600_000_000
+    base = 472_000 * hour
+    as_of, now = base + hour // 10, base + 3 * hour  # the time rule takes the side before
+    for sides, sign in (
+        ((900_000, 12), -1),
+        ((12, 900_000), 1),
+        ((7, 7), 1),
+        ((counts_sql.SIDE_CAP, counts_sql.SIDE_CAP), 1),
+        ((counts_sql.SIDE_CAP, counts_sql.SIDE_CAP - 1), -1),
+    ):
+        p = counts_sql.params([CODE], 24 * BUCKET_US, 48 * BUCKET_US, as_of, now=now, sides=sides)
+        assert p["sign"] == sign, sides
+    late = base + hour - hour // 10  # the time rule takes the side after
+    p = counts_sql.params([CODE], 24 * BUCKET_US, 48 * BUCKET_US, late, now=now, sides=(3, 4))
+    assert p["sign"] == 1
+
+
+def test_stamps_are_counted_only_when_both_sides_hold_time() -> None:
+    hour = 3_600_000_000
+    base = 472_000 * hour
+    store = Rows([(5, 6)])
+    assert counts_sql.stamp_sides(store, base + 10, base + 10) is None  # as of now
+    assert counts_sql.stamp_sides(store, base + 10, base + 5) is None  # as of a moment after now
+    assert counts_sql.stamp_sides(store, base, base + 3 * hour) is None  # a whole hour
+    assert store.params == {}
+    assert counts_sql.stamp_sides(store, base + 10, base + 20) == (5, 6)
+    assert store.params == {"below": base, "as_of": base + 10, "above": base + 20, "cap": counts_sql.SIDE_CAP}
+    assert counts_sql.stamp_sides(store, base + 10, base + 3 * hour) == (5, 6)
+    assert store.params["above"] == base + hour
