@@ -75,18 +75,32 @@ SELECT
     (SELECT count() FROM (
         SELECT t FROM submissions_stamps WHERE t > %(as_of)s AND t <= %(above)s LIMIT %(cap)s))"""
 SIDE_CAP = 1_000_000
+#: counted first: when one side holds fewer, that is all a read needs to know
+#: (a live read's side after T holds the few stamps since T, its side before
+#: up to an hour's: counting those to the cap cost a live report ~10 ms)
+FIRST_CAP = 10_000
+#: a side spanning less time is taken without counting: the count costs a
+#: query (10-18 ms on 18.16, whatever the cap), about what reading ten
+#: seconds of a busy province's deltas costs; a live read's side after T
+#: spans the few ms since the request
+PROBE_MIN_US = 10_000_000
 
 
 def stamp_sides(store: Queryable, as_of_us: int, now: int) -> tuple[int, int] | None:
-    """The stamps on each side of T within its hour (SIDES_SQL), or None when
-    the side after T is empty for want of time (T at or after now, or a whole
-    hour): then no stamp needs counting."""
+    """The stamps on each side of T within its hour (SIDES_SQL), each counted
+    up to FIRST_CAP, and again up to SIDE_CAP when both reach it; or None when
+    a side spans less than PROBE_MIN_US (T at or near now, or at or near a
+    whole hour): then the side with less time is read, uncounted."""
     below = as_of_us // HOUR_US * HOUR_US
     above = min(-(-as_of_us // HOUR_US) * HOUR_US, now)
-    if above <= as_of_us or below == as_of_us:
+    if min(as_of_us - below, above - as_of_us) < PROBE_MIN_US:
         return None
-    row = store.query(SIDES_SQL, {"below": below, "as_of": as_of_us, "above": above, "cap": SIDE_CAP})[0]
-    return int(row[0]), int(row[1])
+    for cap in (FIRST_CAP, SIDE_CAP):
+        row = store.query(SIDES_SQL, {"below": below, "as_of": as_of_us, "above": above, "cap": cap})[0]
+        before, after = int(row[0]), int(row[1])
+        if min(before, after) < cap:
+            break
+    return before, after
 
 
 def params(

@@ -100,12 +100,42 @@ def test_counted_stamps_decide_the_side_unless_both_reach_the_cap() -> None:
 def test_stamps_are_counted_only_when_both_sides_hold_time() -> None:
     hour = 3_600_000_000
     base = 472_000 * hour
+    least = counts_sql.PROBE_MIN_US
     store = Rows([(5, 6)])
-    assert counts_sql.stamp_sides(store, base + 10, base + 10) is None  # as of now
-    assert counts_sql.stamp_sides(store, base + 10, base + 5) is None  # as of a moment after now
+    t = base + 20 * least
+    assert counts_sql.stamp_sides(store, t, t) is None  # as of now
+    assert counts_sql.stamp_sides(store, t, t + least - 1) is None  # as of a moment ago
+    assert counts_sql.stamp_sides(store, t, t - 5) is None  # as of a moment after now
     assert counts_sql.stamp_sides(store, base, base + 3 * hour) is None  # a whole hour
+    assert counts_sql.stamp_sides(store, base + least - 1, base + 3 * hour) is None  # just after one
+    assert counts_sql.stamp_sides(store, base + hour - 1, base + 3 * hour) is None  # just before one
     assert store.params == {}
-    assert counts_sql.stamp_sides(store, base + 10, base + 20) == (5, 6)
-    assert store.params == {"below": base, "as_of": base + 10, "above": base + 20, "cap": counts_sql.SIDE_CAP}
-    assert counts_sql.stamp_sides(store, base + 10, base + 3 * hour) == (5, 6)
+    assert counts_sql.stamp_sides(store, t, t + least) == (5, 6)
+    assert store.params == {"below": base, "as_of": t, "above": t + least, "cap": counts_sql.FIRST_CAP}
+    assert counts_sql.stamp_sides(store, base + least, base + 3 * hour) == (5, 6)
     assert store.params["above"] == base + hour
+
+
+def test_stamps_are_counted_to_the_larger_cap_only_when_both_sides_reach_the_first() -> None:
+    hour = 3_600_000_000
+    base = 472_000 * hour
+    first = counts_sql.FIRST_CAP
+
+    class Capped:
+        def __init__(self, before: int, after: int) -> None:
+            self.sides, self.caps = (before, after), list[int]()
+
+        def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+            cap = (params or {})["cap"]
+            self.caps.append(cap)
+            return [(min(self.sides[0], cap), min(self.sides[1], cap))]
+
+    for before, after, caps in (
+        (first, 3, [first]),
+        (5 * first, 7 * first, [first, counts_sql.SIDE_CAP]),
+        (9 * counts_sql.SIDE_CAP, 9 * counts_sql.SIDE_CAP, [first, counts_sql.SIDE_CAP]),
+    ):
+        store = Capped(before, after)
+        got = counts_sql.stamp_sides(store, base + hour // 2, base + 3 * hour)
+        assert store.caps == caps
+        assert got == (min(before, caps[-1]), min(after, caps[-1]))
