@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,16 @@ from services.common.replica_sync import ReplicasBehind, ReplicaSync
 #: one of 1 runs) and one thread, so a replay does not starve the live views
 AUDIT: dict[str, Any] = {"priority": 10, "max_threads": 1}
 REPORTS: dict[str, Any] = {"priority": 1}
+
+log = logging.getLogger("ribao.api.store")
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    """The error a caller gets (the exception's type only: HQ sees no SQL),
+    after logging what the server said, its stack trace left out."""
+    said = str(exc).split("Stack trace:", 1)[0].strip()
+    log.warning("ClickHouse query failed: %s: %s", type(exc).__name__, said)
+    return StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}")
 
 
 class Queryable(Protocol):
@@ -71,7 +82,7 @@ class ReadStore:
                 sql, params, settings={"max_block_size": 10_000, **(AUDIT if audit else REPORTS)}
             )
         except (ClickHouseError, OSError, EOFError) as exc:
-            raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None
+            raise _unavailable(exc) from None
         finally:
             observe_query(time.perf_counter() - started)
             ch.disconnect()
@@ -82,6 +93,6 @@ class ReadStore:
             return list(self._client().execute(sql, params, settings=REPORTS))
         except (ClickHouseError, OSError, EOFError) as exc:
             self._local.client = None
-            raise StoreUnavailable(f"ClickHouse did not answer: {type(exc).__name__}") from None
+            raise _unavailable(exc) from None
         finally:
             observe_query(time.perf_counter() - started)
