@@ -49,6 +49,15 @@ VIEWS = [
 ]
 
 
+#: each kind's fact attribute, as the fold files it (services/aggregator/fold.py)
+ATTRS = {
+    "screening.registered": "other",
+    "isolation.started": "home",
+    "case.classified": "suspected",
+    "symptom.reported": "",
+}
+
+
 def load_day(settings: CommonSettings, seed: int = 1) -> int:
     rng = random.Random(seed)
     ch = client(settings)
@@ -77,7 +86,7 @@ def load_day(settings: CommonSettings, seed: int = 1) -> int:
                         occurred,
                         recorded,
                         f"{rng.getrandbits(64):016x}",
-                        "other" if kind != "isolation.started" else "home",
+                        ATTRS[kind],
                         "",
                         14,
                     )
