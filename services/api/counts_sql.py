@@ -57,6 +57,12 @@ FROM (
 GROUP BY code, counter"""
 
 
+def whole_hours(as_of_us: int) -> tuple[int, int]:
+    """The stamp hours around T: the last whole hour at or before it and the
+    first at or after it (equal when T is a whole hour)."""
+    return as_of_us // HOUR_US, -(-as_of_us // HOUR_US)
+
+
 def now_us() -> int:
     """The wall clock, in µs: the stamps' clock (ingest stamps recorded_at)."""
     return time.time_ns() // 1000
@@ -91,8 +97,8 @@ def stamp_sides(store: Queryable, as_of_us: int, now: int) -> tuple[int, int] | 
     up to FIRST_CAP, and again up to SIDE_CAP when both reach it; or None when
     a side spans less than PROBE_MIN_US (T at or near now, or at or near a
     whole hour): then the side with less time is read, uncounted."""
-    below = as_of_us // HOUR_US * HOUR_US
-    above = min(-(-as_of_us // HOUR_US) * HOUR_US, now)
+    before, after = whole_hours(as_of_us)
+    below, above = before * HOUR_US, min(after * HOUR_US, now)
     if min(as_of_us - below, above - as_of_us) < PROBE_MIN_US:
         return None
     for cap in (FIRST_CAP, SIDE_CAP):
@@ -117,8 +123,7 @@ def params(
     (stamp_sides), decides when given and not both at the cap; else the side
     with less time to now. Only the cost depends on the side, never the sums."""
     s, e = window_buckets(start_us, end_us)
-    before = as_of_us // HOUR_US
-    after = -(-as_of_us // HOUR_US)
+    before, after = whole_hours(as_of_us)
     latest = now_us() if now is None else now
     if sides is not None and min(sides) < SIDE_CAP:
         take_before = sides[0] <= sides[1]

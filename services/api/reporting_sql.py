@@ -45,7 +45,6 @@ from schemas import codes as division
 from services.api import counts_sql
 from services.api.errors import StoreUnavailable
 from services.api.store import Queryable
-from services.common.counting import BUCKET_US as HOUR_US
 from services.common.submissions import ACTIVITY, MINUTE_US, OWN_ZERO, ZERO, Submitted, day_number
 
 _SUBMITS = (
@@ -160,13 +159,14 @@ def params(
     and its children's, read at once); `scope` the subtree the contradiction
     check reads; `now` and `sides` as in counts_sql.params."""
     sub_lo, sub_hi = division.subtree_range(scope)
+    below, above = counts_sql.whole_hours(as_of_us)
     return {
         # codes, the window's buckets s and e, and the stamp hour and exact tail around T
         **counts_sql.params(group_codes, start_us, end_us, as_of_us, now, sides),
         "day": day_number(day),
         "as_of": as_of_us,
-        "below": as_of_us // HOUR_US,
-        "above": -(-as_of_us // HOUR_US),
+        "below": below,
+        "above": above,
         "sub_lo": int(sub_lo),
         "sub_hi": int(sub_hi),
     }

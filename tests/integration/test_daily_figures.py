@@ -50,8 +50,17 @@ def unused_town(p: Pipeline, towns: list[tuple[str, list[str]]]) -> tuple[str, l
             return town, villages
 
 
+def get_json(p: Pipeline, path: str, **params: str) -> dict[str, Any]:
+    """The API's answer to GET `path`, which must be a 200."""
+    resp = p.get(path, **params)
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
 def daily(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) -> dict[str, Any]:
-    resp = p.get(
+    return get_json(
+        p,
         "/v1/reports/daily",
         jurisdiction=code,
         date=day,
@@ -59,14 +68,12 @@ def daily(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) -> dic
         as_of=as_of.isoformat(),
         children="true",
     )
-    assert resp.status_code == 200, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
 
 
 def zero_report(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) -> dict[str, Any]:
     """The 零报告 of `code`'s villages, every unit listed."""
-    resp = p.get(
+    return get_json(
+        p,
         "/v1/reports/zero",
         jurisdiction=code,
         date=day,
@@ -75,9 +82,6 @@ def zero_report(p: Pipeline, code: str, day: str, cutoff: str, as_of: datetime) 
         status="reported,zero_reported,late,missing",
         limit="10000",
     )
-    assert resp.status_code == 200, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
 
 
 def expected_status(
