@@ -36,6 +36,12 @@ from services.common.submissions import ACTIVITY, OWN_ZERO, ZERO, SubmissionDelt
 Cell = tuple[str, int, int, int]
 #: (stamp, cell) -> delta
 Deltas = dict[tuple[int, Cell], int]
+#: before a cell's code: the cell stands for that code and each of its
+#: ancestors, with the same delta (migration 020: the ledger files such a
+#: change once, `fan = 1`, and its views file it for every ancestor). Deltas
+#: and submission rows are sums, so a change may be filed in either form and
+#: `expanded` gives the cells of every code.
+FAN = "*"
 DAY_US = 86_400 * 1_000_000
 _PERSON_KINDS = frozenset(
     {"screening.registered", "symptom.reported", "isolation.started", "isolation.ended", "case.classified"}
@@ -195,6 +201,26 @@ def _ancestors(code: str) -> tuple[str, ...]:
     return tuple(codes.ancestors(code))
 
 
+def codes_of(code: str) -> tuple[str, ...]:
+    """The codes a cell's code stands for: itself, or with FAN before it, the
+    code and each of its ancestors."""
+    return _ancestors(code[1:]) if code.startswith(FAN) else (code,)
+
+
+#: (stamp, (code, counter, bucket, gap or rec)) -> delta: deltas and submission rows alike
+Rows = Mapping[tuple[int, tuple[str, int, int, int]], int]
+
+
+def expanded(deltas: Rows) -> dict[tuple[int, tuple[str, int, int, int]], int]:
+    """The deltas (or submission rows) with every FAN cell filed for each of
+    its codes, summed with the others; zeros left out: what the store holds."""
+    out: dict[tuple[int, tuple[str, int, int, int]], int] = defaultdict(int)
+    for (t, (code, a, b, c)), delta in deltas.items():
+        for one in codes_of(code):
+            out[(t, (one, a, b, c))] += delta
+    return {k: v for k, v in out.items() if v}
+
+
 def cells(facts: Iterable[FactRow], model: Model, ids: Mapping[str, int] | None = None) -> dict[Cell, int]:
     """Every cell a subject's counted fact rows add to, for every ancestor of
     their jurisdictions (the country included)."""
@@ -242,8 +268,9 @@ def _steps_in_one_place(
     events counted from then), from those of `start`, for events all in
     `place`, in the order of their keys: every ancestor
     counts the same rows (as `cells` computes them), so the change is
-    computed once, for the place's own cells, and filed for each ancestor."""
-    ancestors = sorted(_ancestors(place))
+    computed once, for the place's own cells, and filed once for the place
+    and its ancestors (FAN)."""
+    fan = FAN + place
     out: Deltas = {}
     current = _local_cells([f for c in start for f in c.facts], model, ids)
     for t, counted in steps:
@@ -255,9 +282,8 @@ def _steps_in_one_place(
                 changes.append((key, change))
         # in the ledger's order (Ledger sorts its rows: already sorted, that
         # is one comparison a row): stamp, code, counter, bucket, gap
-        for code in ancestors:
-            for (counter, bucket, gap), change in changes:
-                out[(t, (code, counter, bucket, gap))] = change
+        for (counter, bucket, gap), change in changes:
+            out[(t, (fan, counter, bucket, gap))] = change
         current = now
     return out
 
@@ -345,8 +371,8 @@ def appended(
 
 def submissions(counted: Iterable[Counted]) -> SubmissionDeltas:
     """The subject's submission rows (services/common/submissions.py): for each
-    counted event, for every ancestor of its jurisdiction, +1 at `since` and
-    -1 at `until`, keyed by the event's submission time `since`."""
+    counted event, for every ancestor of its jurisdiction (one FAN row), +1 at
+    `since` and -1 at `until`, keyed by the event's submission time `since`."""
     out: SubmissionDeltas = defaultdict(int)
     for c in counted:
         if not c.facts or (c.until is not None and c.until <= c.since):
@@ -355,11 +381,9 @@ def submissions(counted: Iterable[Counted]) -> SubmissionDeltas:
         keys: list[tuple[str, int, int, int]]
         if f.kind == "report.zero":
             day = day_number(f.attr)
-            keys = [(a, ZERO, day, c.since) for a in _ancestors(f.jurisdiction)]
-            keys.append((f.jurisdiction, OWN_ZERO, day, c.since))
+            keys = [(FAN + f.jurisdiction, ZERO, day, c.since), (f.jurisdiction, OWN_ZERO, day, c.since)]
         else:
-            bucket = f.occurred_us // BUCKET_US
-            keys = [(a, ACTIVITY, bucket, c.since) for a in _ancestors(f.jurisdiction)]
+            keys = [(FAN + f.jurisdiction, ACTIVITY, f.occurred_us // BUCKET_US, c.since)]
         for key in keys:
             out[(c.since, key)] += 1
             if c.until is not None:

@@ -26,6 +26,7 @@ from services.aggregator.contributions import (
     Deltas,
     counting_subject,
     difference,
+    expanded,
     history,
     submissions,
 )
@@ -103,7 +104,8 @@ class CountingState:
         return out
 
     def apply(self, batch: Iterable[Version]) -> Deltas:
-        """The figure deltas of the batch; its submission deltas are added to `submitted`."""
+        """The figure deltas of the batch, for every code (FAN cells expanded);
+        its submission deltas are added to `submitted`, alike."""
         touched: set[str] = set()
         for v in batch:
             self.versions[v.event_id][v.order] = v
@@ -120,9 +122,9 @@ class CountingState:
             change = difference(now, self.emitted.get(subject, {}))
             self.emitted[subject] = now
             rows = submissions(counted)
-            for key, delta in difference(rows, self.emitted_submissions.get(subject, {})).items():
+            for key, delta in expanded(difference(rows, self.emitted_submissions.get(subject, {}))).items():
                 self.submitted[key] = self.submitted.get(key, 0) + delta
             self.emitted_submissions[subject] = rows
-            for key, delta in change.items():
+            for key, delta in expanded(change).items():
                 out[key] = out.get(key, 0) + delta
         return {k: v for k, v in out.items() if v}

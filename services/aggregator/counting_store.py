@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from services.aggregator.contributions import Counted, Deltas
+from services.aggregator.contributions import FAN, Counted, Deltas
 from services.aggregator.errors import AggregatorError
 from services.aggregator.fold import FactRow
 from services.common.clickhouse import client, external_table
@@ -46,7 +46,7 @@ FROM counting_intents WHERE insert_id = %(insert_id)s"""
 READS = ("subject_facts", "retractions", "event_duplicates", "counting_snapshots", "counting_intents")
 LEDGER_COLUMNS = (
     "kind",
-    "code",
+    "place",
     "counter",
     "bucket",
     "gap",
@@ -58,6 +58,7 @@ LEDGER_COLUMNS = (
     "since",
     "until",
     "rec",
+    "fan",
 )
 
 
@@ -68,14 +69,17 @@ _NONE: tuple[()] = ()
 
 
 @lru_cache(maxsize=1 << 16)
-def _code(code: str) -> int:
-    return int(code)
+def _place(code: str) -> tuple[int, int]:
+    """A cell's code as the ledger's (place, fan) (contributions.FAN)."""
+    return (int(code[1:]), 1) if code.startswith(FAN) else (int(code), 0)
 
 
 @dataclass
 class Ledger:
     """One recount's ledger rows as the insert's columns (LEDGER_COLUMNS):
-    deltas (kind 0), snapshots (kind 1) and submission rows (kind 2)."""
+    deltas (kind 0), snapshots (kind 1) and submission rows (kind 2). A row
+    with `fan` 1 stands for its place and each of its ancestors (migration
+    020, contributions.FAN)."""
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in LEDGER_COLUMNS])
     #: the rows of the snapshots (kind 1), in order: the insert's intents
@@ -113,7 +117,7 @@ class Ledger:
         process, or on the other worker after a kill)."""
         if not changes:
             return
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec, fan = self.columns
         keyed, zeroed = (gap, rec) if fourth == "gap" else (rec, gap)
         # column by column (a quarter of the counting child's time went to
         # thirteen appends a row)
@@ -122,7 +126,9 @@ class Ledger:
         places, counters, buckets, xs = zip(*cells, strict=True)
         n = len(values)
         kind.extend([row_kind] * n)
-        code.extend(map(_code, places))
+        where = list(map(_place, places))
+        code.extend(p for p, _ in where)
+        fan.extend(f for _, f in where)
         counter.extend(counters)
         bucket.extend(buckets)
         keyed.extend(xs)
@@ -136,8 +142,8 @@ class Ledger:
         until.extend([_NONE] * n)
 
     def add_snapshot(self, name: str, number: int, counted: Sequence[Counted]) -> None:
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = self.columns
-        for column in (code, counter, bucket, gap, t, delta, rec):
+        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec, fan = self.columns
+        for column in (code, counter, bucket, gap, t, delta, rec, fan):
             column.append(0)
         self.snapshot_rows.append(len(kind))
         kind.append(1)
@@ -151,7 +157,7 @@ class Ledger:
         """The insert's intents: each subject's new snapshot and its number,
         under one id that names the insert (a hash of its subjects and
         numbers: the same recount gets the same id)."""
-        *_, subject, seq, ids, since, until, _rec = self.columns
+        *_, subject, seq, ids, since, until, _rec, _fan = self.columns
         rows = self.snapshot_rows
         digest = hashlib.blake2b(digest_size=8)
         for i in rows:

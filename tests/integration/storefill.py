@@ -11,7 +11,7 @@ from services.common.clickhouse import client
 from services.common.config import CommonSettings
 
 LEDGER = (
-    "INSERT INTO counting_ledger (kind, code, counter, bucket, gap, t, delta, subject, seq, "
+    "INSERT INTO counting_ledger (kind, place, counter, bucket, gap, t, delta, subject, seq, "
     "event_ids, since, until) VALUES"
 )
 

@@ -134,7 +134,7 @@ def test_tampering_is_reported_exactly(pipeline: Pipeline, published: dict[str, 
     forged = [
         (0, int(VILLAGE), MODEL.counter_id("screened"), 1583110800000000 // BUCKET_US, 0, 1583110800000000)
     ]
-    ledger = "INSERT INTO counting_ledger (kind, code, counter, bucket, gap, t, delta) VALUES"
+    ledger = "INSERT INTO counting_ledger (kind, place, counter, bucket, gap, t, delta) VALUES"
     pipeline.insert(ledger, [(*row, 1) for row in forged])
     # an archived event deleted
     victim = str(published["records"][3].event.event_id)  # d

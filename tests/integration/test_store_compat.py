@@ -103,6 +103,25 @@ def server() -> Iterator[Server]:
         )
 
 
+def fanned(
+    rows: dict[tuple[int, tuple[str, int, int, int]], int],
+) -> list[tuple[int, int, int, int, int, int, int]]:
+    """Rows of every code as ledger rows (t, place, counter, bucket, x, delta,
+    fan): the codes that share a change and are a place and all its ancestors
+    as one row with fan 1, any other as one row with fan 0."""
+    by_change: dict[tuple[int, int, int, int, int], set[str]] = {}
+    for (t, (code, c, b, x)), d in rows.items():
+        by_change.setdefault((t, c, b, x, d), set()).add(code)
+    out = []
+    for (t, c, b, x, d), where in sorted(by_change.items()):
+        leaf = max(where, key=lambda code: len(codes.significant(code)))
+        if set(codes.ancestors(leaf)) == where:
+            out.append((t, int(leaf), c, b, x, d, 1))
+        else:
+            out.extend((t, int(code), c, b, x, d, 0) for code in sorted(where))
+    return out
+
+
 def _rec(
     kind: str, where: str, occurred: str, recorded_hour: float, event_id: str | None = None, **fields: Any
 ) -> EventRecord:
@@ -340,15 +359,18 @@ def _load(engine: Chdb | Server, records: list[EventRecord]) -> None:
     )
     state = CountingState(Model(("42", "4201")))
     deltas = state.apply(version_of(e) for e in effects)
+    # most rows as one row for a place and its ancestors (fan 1, migration 020),
+    # the rest one row a code, so both kinds go through the views
+    assert {row[-1] for row in fanned(deltas)} == {0, 1}
     engine.insert(
         "counting_ledger",
         ", ".join(LEDGER_COLUMNS),
-        [(0, int(code), c, b, g, t, d, "", 0, [], [], [], 0) for (t, (code, c, b, g)), d in deltas.items()]
+        [(0, place, c, b, g, t, d, "", 0, [], [], [], 0, fan) for t, place, c, b, g, d, fan in fanned(deltas)]
         + [
-            (2, int(code), c, b, 0, t, d, "", 0, [], [], [], r)
-            for (t, (code, c, b, r)), d in state.submitted.items()
+            (2, place, c, b, 0, t, d, "", 0, [], [], [], r, fan)
+            for t, place, c, b, r, d, fan in fanned(state.submitted)
         ]
-        + [(1, 0, 0, 0, 0, 0, 0, "p:p1", 3, ["a", "b"], [1, 2], [0, 5], 0)],
+        + [(1, 0, 0, 0, 0, 0, 0, "p:p1", 3, ["a", "b"], [1, 2], [0, 5], 0, 0)],
     )
     # intents (migration 017): p:p1's newest is ahead of its snapshot
     engine.insert(

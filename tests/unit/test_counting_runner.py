@@ -11,6 +11,7 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas import codes
 from schemas.records import EventRecord
 from services.aggregator.counting_runner import CountingRunner
 from services.aggregator.counting_state import CountingState, version_of
@@ -84,13 +85,19 @@ class MemoryStore:
         if self.fail_next_write:
             self.fail_next_write = False
             raise ConnectionError("the store went away")
-        kind, code, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec = ledger.columns
+        kind, place, counter, bucket, gap, t, delta, subject, seq, ids, since, until, rec, fan = (
+            ledger.columns
+        )
         for i in range(ledger.rows):
-            if kind[i] == 0:
-                self.sums[(t[i], (str(code[i]).zfill(12), counter[i], bucket[i], gap[i]))] += delta[i]
-            elif kind[i] == 2:
-                self.submitted[(t[i], (str(code[i]).zfill(12), counter[i], bucket[i], rec[i]))] += delta[i]
-            else:
+            # as the ledger's views file a row: for its place, or (fan) for
+            # the place and each ancestor
+            code = str(place[i]).zfill(12)
+            for c in codes.ancestors(code) if fan[i] else [code]:
+                if kind[i] == 0:
+                    self.sums[(t[i], (c, counter[i], bucket[i], gap[i]))] += delta[i]
+                elif kind[i] == 2:
+                    self.submitted[(t[i], (c, counter[i], bucket[i], rec[i]))] += delta[i]
+            if kind[i] == 1:
                 self.snapshots[subject[i]] = (
                     seq[i],
                     [(a, b, c or None) for a, b, c in zip(ids[i], since[i], until[i], strict=True)],
@@ -153,7 +160,7 @@ def test_a_retried_recount_makes_the_same_ledger_and_each_delta_names_its_snapsh
     first, _ = runner.ledger_rows(store.load(names), names)
     again, _ = runner.ledger_rows(store.load(names), names)
     assert first.columns == again.columns
-    kind, *_, subject, seq, _ids, _since, _until, _rec = first.columns
+    kind, *_, subject, seq, _ids, _since, _until, _rec, _fan = first.columns
     snapshots = {(subject[i], seq[i]) for i in range(first.rows) if kind[i] == 1}
     assert all((subject[i], seq[i]) in snapshots for i in range(first.rows) if kind[i] != 1)
 
