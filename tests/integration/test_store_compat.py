@@ -31,7 +31,13 @@ from services.aggregator.counting_store import (
     SUPERSEDED_SQL,
 )
 from services.aggregator.fold import TopicPosition, fold, id_key, superseded
-from services.aggregator.store import CANDIDATES_SQL, SUBJECT_FACT_COLUMNS, TARGETS_SQL
+from services.aggregator.store import (
+    CANDIDATES_SQL,
+    RETRACTION_RECORDS_SQL,
+    SUBJECT_FACT_COLUMNS,
+    TARGETS_SQL,
+    VERSIONS_SQL,
+)
 from services.api import divisions, replay, reporting_sql
 from services.api.daily import MISSING, DailyQuery
 from services.api.replay_figures import archive_params
@@ -546,6 +552,9 @@ def test_migrations_and_queries_agree_on_both_engines(server: Server, tmp_path: 
         (RETRACTIONS_SQL, "ids", ids),
         (SUPERSEDED_SQL, "ids", ids),
         (TARGETS_SQL, "targets", ids),
+        # the aggregator's version check, second and third steps
+        (VERSIONS_SQL, "batch_ids", ids),
+        (RETRACTION_RECORDS_SQL, "retracted", ids),
     ):
         literal = sql.replace(f"IN {name}", f"IN %({name})s")
         found = [sorted(engine.execute(literal, {name: values})) for engine in (server, current)]
