@@ -263,3 +263,17 @@ def test_property_partition_key_is_the_county(code: str) -> None:
     assert level_of(county) == "county"
     assert partition_key(code) == county[:6]
     assert all(partition_key(c) == county[:6] for c in ancestors(code)[:3])
+
+
+@given(st.sampled_from([2, 4, 6, 9, 12]), st.integers(1, 10**12 - 1))
+def test_the_ancestors_are_the_code_with_its_levels_zeroed(digits: int, n: int) -> None:
+    """What the ledger's views compute for a row that stands for a place and
+    its ancestors (migration 020): the distinct values of the code with its
+    last 3, 6, 8 and 10 digits zeroed, and the country."""
+    prefix = str(n).zfill(12)[:digits]
+    if prefix[:2] == "00":
+        prefix = "1" + prefix[1:]
+    code = codes.normalize(prefix)
+    c = int(code)
+    zeroed = {c, c // 10**3 * 10**3, c // 10**6 * 10**6, c // 10**8 * 10**8, c // 10**10 * 10**10, 0}
+    assert {int(a) for a in codes.ancestors(code)} == zeroed
