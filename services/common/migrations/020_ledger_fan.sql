@@ -3,14 +3,16 @@
 -- tally and zero report) changes the cells of each ancestor of that place
 -- by the same deltas, and its submission rows are the same for each ancestor
 -- too: the counting child filed them once per ancestor, 6 rows for one
--- (24.6 ledger rows an event on the bench's data, 98.7% of them copies), and
--- building, sending and parsing those copies was about a fifth of the
--- aggregator's CPU (py-spy, bench/results/fan-*.md). Now such a change is one
+-- (24.6 ledger rows an event on the bench's data, 98.7% of them copies);
+-- building and sending the ledger rows was 31% of the aggregator's samples
+-- in a py-spy profile (docs/design.md, "One ledger row for a place and its
+-- ancestors"; the A/B in bench/results/fan-400k-*.md). Now such a change is one
 -- row with `fan = 1`, and the views below file it for `place` and each of its
 -- ancestors; a row with `fan = 0` counts for `place` alone, as before. The
 -- ancestors of a 12-digit code are the distinct values of the code with its
 -- last 3, 6, 8 and 10 digits zeroed, and the country (schemas/codes.py
--- `ancestors`; checked for every code of the registry). The tables the views
+-- `ancestors`; checked for every code of the registry, and by
+-- tests/unit/test_codes.py). The tables the views
 -- fill do not change, nor what they hold.
 --
 -- The ledger is made again (it holds nothing; an ALTER of its Null local table
