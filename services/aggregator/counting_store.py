@@ -267,12 +267,14 @@ class CountingStore:
         self._sync = ReplicaSync(settings)
 
     def load(self, subjects: Sequence[str]) -> Loaded:
-        out: dict[str, SubjectRows] = {s: SubjectRows() for s in subjects}
         if not subjects:
-            return Loaded(out, set(), {})
+            return Loaded({}, set(), {})
         # on a cluster: every replica a read may go to holds the facts stage 1
         # wrote and the snapshots this agent wrote (services/common/replica_sync.py)
-        self._sync.wait(READS)
+        return self._sync.read(READS, lambda: self._load(subjects))
+
+    def _load(self, subjects: Sequence[str]) -> Loaded:
+        out: dict[str, SubjectRows] = {s: SubjectRows() for s in subjects}
         wanted = [external_table("wanted", "subject", "String", list(subjects))]
         ids: set[str] = set()
         for subject, eid, rec, kind, code, occurred, attr, origin, value in self._ch.execute(

@@ -109,8 +109,8 @@ class Store:
         )
         # on a cluster: what other workers (or this one, before a replica died)
         # wrote is on every replica a read may go to (services/common/replica_sync.py)
-        self._sync.wait(READS)
-        found = self._versions({(k.id_key, a.event_id) for k, a in zip(keys, archive, strict=True)})
+        ids = {(k.id_key, a.event_id) for k, a in zip(keys, archive, strict=True)}
+        found = self._sync.read(READS, lambda: self._versions(ids))
         dups = superseded((eid, rec, chash) for eid, rec, chash, *_ in found)
         if dups:
             self._ch.execute(
@@ -148,8 +148,11 @@ class Store:
         for eid, _rec, _chash, kind, subject in found:
             if (key := subject_key(kind, subject, eid)) is not None:
                 subjects.add(key)
-        targets |= self._targets_of({eid for eid, _, _, kind, _ in found if kind == "event.retracted"})
-        subjects |= self._subjects_of(targets)
+        found_retractions = {eid for eid, _, _, kind, _ in found if kind == "event.retracted"}
+        if targets or found_retractions:
+            subjects |= self._sync.read(
+                ("events",), lambda: self._subjects_of(targets | self._targets_of(found_retractions))
+            )
         return WriteStats(len(archive), len(facts), len(retractions), len(dups), frozenset(subjects))
 
     def _targets_of(self, retractions: set[str]) -> set[str]:

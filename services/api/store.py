@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
@@ -16,6 +16,8 @@ from services.api.metrics import observe_query
 from services.common.clickhouse import client
 from services.common.config import CommonSettings
 from services.common.replica_sync import ReplicasBehind, ReplicaSync
+
+T = TypeVar("T")
 
 #: ClickHouse settings of an auditor's reads: a lower priority than HQ's reports
 #: (`priority` 1 on the report connections: a query of priority 10 waits while
@@ -46,17 +48,19 @@ class ReadStore:
         self._settings = settings
         self._local = threading.local()
         self._replicas = ReplicaSync(settings)
-        self._replicas_lock = threading.Lock()
 
-    def caught_up(self) -> None:
-        """On a cluster: returns once every replica a read may go to holds what
-        was written before the call (services/common/replica_sync.py), for an
-        audit that must see every archived event. Nothing on one server."""
+    def caught_up(self, reads: Callable[[], T]) -> T:
+        """`reads()`; on a cluster, run once every replica they may go to holds
+        what was written before the call, and again if a server left out of
+        that wait answers after them (services/common/replica_sync.py): for an
+        audit that must see every archived event."""
         if not self._replicas.active:
-            return
+            return reads()
+        replicas = getattr(self._local, "replicas", None)
+        if replicas is None:  # its connections are not shared between threads
+            replicas = self._local.replicas = ReplicaSync(self._settings)
         try:
-            with self._replicas_lock:  # its connections are not shared between threads
-                self._replicas.wait(None)
+            return replicas.read(None, reads)
         except ReplicasBehind as exc:
             raise StoreUnavailable(
                 f"a replica has not caught up, the audit would miss events: {exc}"

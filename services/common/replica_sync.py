@@ -20,7 +20,16 @@ replicas and waits until each one has
   created at or before the wait began, with a second of slack for clocks),
 - with its ZooKeeper session up (`is_readonly = 0`).
 
-A server that does not answer serves no read either, so it is left out. A
+A server that does not answer is left out of the wait, but it may come back
+before the reads that follow and serve them from its old copy (with
+`load_balancing = in_order` the Distributed table turns to a restarted
+server as soon as its error count has decayed below its partner's; a
+rolling restart of the cluster once counted an event twice that way, CI of
+stop 28). So `read(tables, reads)` runs the reads after the wait and asks
+the servers left out again afterwards: if one answers now, the reads may
+have gone to it, and the wait and the reads are done once more (that server
+is in the wait this time). A server in the wait was caught up, and a restart
+does not take parts away from it. A
 replica that cannot fetch a part because the only copy is on a dead server
 keeps the wait going: the aggregator then stops (its offsets wait, Kafka
 holds the events) until that server is back and the part has been copied,
@@ -36,7 +45,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from clickhouse_driver import Client
 
@@ -45,6 +54,8 @@ from services.common.cluster_ddl import LOCAL
 from services.common.config import CommonSettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SERVERS_SQL = "SELECT DISTINCT host_address, port FROM system.clusters WHERE cluster = %(cluster)s"
 REPLICAS_SQL = """
@@ -157,25 +168,57 @@ class ReplicaSync:
     def wait(self, tables: Iterable[str] | None) -> None:
         """Returns once every reachable replica of `tables` (names as the
         services use them; None: every replicated table of the database)
-        holds what was acknowledged before the call."""
+        holds what was acknowledged before the call. Reads after it may still
+        go to a server that did not answer during the wait and answers since:
+        `read` closes that gap."""
+        self._wait(tables)
+
+    def read(self, tables: Iterable[str] | None, reads: Callable[[], T]) -> T:
+        """`reads()` (queries of `tables`), run after the wait, and run again
+        after another wait for as long as a server left out of the wait
+        answers after them (the reads may have gone to its old copy)."""
         if not self.active:
-            return
+            return reads()
+        wanted = None if tables is None else list(tables)
+        started = time.monotonic()
+        while True:
+            left_out = self._wait(wanted)
+            result = reads()
+            back = [s for s in left_out if self._ask(s, "SELECT 1", {}) is not None]
+            if not back:
+                return result
+            log.info("replica sync: %s answered again during the reads; reading again", _names(back))
+            if time.monotonic() - started > self._timeout_s:
+                raise ReplicasBehind(f"servers {_names(back)} kept coming back during the reads")
+
+    def _wait(self, tables: Iterable[str] | None) -> list[Server]:
+        """The wait; returns the servers left out of it (they did not answer
+        at its start, or stopped answering during it)."""
+        if not self.active:
+            return []
         local = None if tables is None else sorted(f"{t}{LOCAL}" for t in tables)
         started = time.monotonic()
         goals: dict[Server, dict[str, Mark]] = {}
+        left_out: list[Server] = []
         for server in self._server_list():
             seen = self._states(server, local)
-            if seen is not None:
+            if seen is None:
+                left_out.append(server)
+            else:
                 states, now = seen
                 goals[server] = {s.table: mark(s, now) for s in states}
         behind: list[str] = []
         while goals:
             behind = []
             for server, marks in list(goals.items()):
-                if not self._server_caught_up(server, marks):
+                answered = self._server_caught_up(server, marks)
+                if answered is None:  # gone since: it serves no read now
+                    del goals[server]
+                    left_out.append(server)
+                elif not answered:
                     behind.append(f"{server[0]}:{server[1]}")
             if not behind:
-                return
+                return left_out
             if time.monotonic() - started > self._timeout_s:
                 break
             time.sleep(self._poll_s)
@@ -184,18 +227,24 @@ class ReplicaSync:
                 f"replicas on {', '.join(behind)} have not fetched every part logged "
                 f"{self._timeout_s:.0f} s ago (a server holding the only copy may be down)"
             )
+        return left_out
 
-    def _server_caught_up(self, server: Server, marks: dict[str, Mark]) -> bool:
+    def _server_caught_up(self, server: Server, marks: dict[str, Mark]) -> bool | None:
+        """Whether the server's replicas reached their marks; None when it does not answer."""
         seen = self._states(server, sorted(marks))
         if seen is None:
-            return True  # gone since: it serves no read
+            return None
         states, _ = seen
         until = min(m.at for m in marks.values()) + CLOCK_SLACK_S if marks else 0
         fetch_rows = self._ask(server, FETCHES_SQL, {**_which(sorted(marks)), "until": until})
         if fetch_rows is None:
-            return True
+            return None
         due = {str(t): int(n) for t, n in fetch_rows}
         return all(caught_up(s, marks[s.table], due.get(s.table, 0)) for s in states if s.table in marks)
+
+
+def _names(servers: Sequence[Server]) -> str:
+    return ", ".join(f"{h}:{p}" for h, p in servers)
 
 
 def _which(tables: Sequence[str] | None) -> dict[str, Any]:

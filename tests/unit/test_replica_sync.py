@@ -54,6 +54,8 @@ class FakeServer:
     def execute(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         if self.down:
             raise ConnectionError("refused")
+        if sql == "SELECT 1":
+            return [(1,)]
         if sql == REPLICAS_SQL:
             pointer = self.pointers[min(self.polls, len(self.pointers) - 1)]
             self.polls += 1
@@ -95,3 +97,35 @@ def test_wait_gives_up_on_a_replica_that_cannot_fetch(monkeypatch: pytest.Monkey
 
 def test_one_server_never_waits() -> None:
     ReplicaSync(CommonSettings(), connect=lambda *_: pytest.fail("no query on one server")).wait(["events"])
+
+
+def test_reads_run_again_when_a_server_left_out_of_the_wait_answers_after_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    restarting = FakeServer(pointers=[5, 10], due=[0], down=True)
+    servers = {("127.0.0.1", 9001): FakeServer([10], [0]), ("127.0.0.1", 9002): restarting}
+    runs: list[int] = []
+
+    def reads() -> int:
+        runs.append(restarting.polls)
+        restarting.down = False  # it came back while the reads ran: they may have gone to it
+        return len(runs)
+
+    assert sync(monkeypatch, servers, timeout_s=5).read(["events"], reads) == 2
+    # the second time it was in the wait, and caught up before the reads
+    assert runs[0] == 0 and runs[1] >= 2
+
+
+def test_reads_run_once_when_every_server_answered_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    servers = {("127.0.0.1", 9001): FakeServer([10], [0]), ("127.0.0.1", 9002): FakeServer([10], [0])}
+    runs: list[int] = []
+    sync(monkeypatch, servers, timeout_s=5).read(["events"], lambda: runs.append(1))
+    assert runs == [1]
+
+
+def test_reads_run_once_when_a_server_left_out_stays_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    down = FakeServer([10], [0], down=True)
+    servers = {("127.0.0.1", 9001): FakeServer([10], [0]), ("127.0.0.1", 9002): down}
+    runs: list[int] = []
+    sync(monkeypatch, servers, timeout_s=5).read(["events"], lambda: runs.append(1))
+    assert runs == [1]

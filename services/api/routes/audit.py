@@ -30,9 +30,10 @@ def _run(state: ApiState, q: ReportQuery) -> tuple[models.ReplayHead, Replay, An
     zone = state.settings.zone
     code, day, as_of, window = q.code, q.day, q.as_of, q.window
     division = divisions.division(state.store, code)
-    state.store.caught_up()  # on a cluster, no replica still fetching the archive's last rows
-    result = replay(
-        state.store, state.settings.focus_area_list, code, day, window, as_of, q.deadline, state.replay_pool
+    # on a cluster, read from no replica still fetching the archive's last rows
+    areas, pool = state.settings.focus_area_list, state.replay_pool
+    result = state.store.caught_up(
+        lambda: replay(state.store, areas, code, day, window, as_of, q.deadline, pool)
     )
     head = models.ReplayHead(
         **dict(header(division, q, zone)),
