@@ -40,6 +40,7 @@ from schemas.records import EventRecord, unpack
 from services.children import free_port
 from services.common import reference
 from services.common.config import REPO_DIR, CommonSettings
+from services.common.replica_sync import ReplicaSync
 from services.common.verify import verify
 from services.common.windows import report_window
 from tests.integration.eventgen import shifted_days
@@ -247,24 +248,40 @@ class Tally:
     counted: set[str]
     #: versions that count beyond one per event id: events counted twice
     doubled: int
+    #: the versions (recorded_us, content_hash) of each event counted twice,
+    #: for the failure message
+    twice: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
 
 def tally(p: Pipeline, county: str) -> Tally:
-    archived = p.query(
-        "SELECT DISTINCT event_id, recorded_us, content_hash FROM events WHERE jurisdiction LIKE %(c)s",
-        {"c": county + "%"},
-    )
-    superseded = {
-        tuple(r)
-        for r in p.query(
-            "SELECT DISTINCT event_id, recorded_us, content_hash FROM event_duplicates WHERE event_id IN "
-            "(SELECT event_id FROM events WHERE jurisdiction LIKE %(c)s)",
+    """The archive's versions under the county and those set aside as
+    duplicates. On a cluster the reads wait for every replica they may go to
+    (a replica that missed a duplicate row would show an event twice)."""
+
+    def reads() -> tuple[list[tuple[Any, ...]], set[tuple[Any, ...]]]:
+        archived = p.query(
+            "SELECT DISTINCT event_id, recorded_us, content_hash FROM events WHERE jurisdiction LIKE %(c)s",
             {"c": county + "%"},
         )
-    }
+        superseded = {
+            tuple(r)
+            for r in p.query(
+                "SELECT DISTINCT event_id, recorded_us, content_hash FROM event_duplicates WHERE event_id IN "
+                "(SELECT event_id FROM events WHERE jurisdiction LIKE %(c)s)",
+                {"c": county + "%"},
+            )
+        }
+        return archived, superseded
+
+    archived, superseded = ReplicaSync(p.settings).read(("events", "event_duplicates"), reads)
     standing = Counter(r[0] for r in archived if tuple(r) not in superseded)
+    twice = {
+        eid: sorted((int(rec), str(chash)) for e, rec, chash in archived if e == eid)
+        for eid, n in standing.items()
+        if n > 1
+    }
     return Tally(
-        {r[0] for r in archived}, len(archived), set(standing), sum(n - 1 for n in standing.values())
+        {r[0] for r in archived}, len(archived), set(standing), sum(n - 1 for n in standing.values()), twice
     )
 
 
@@ -333,7 +350,7 @@ def settle_and_check(p: Pipeline, county: str, acks: list[Ack], mid: datetime | 
     acked = {a.event_id for a in acks}
     assert acked - counts.counted == set(), "acknowledged events missing from the figures"
     assert counts.ids - acked == set(), "events counted that ingest never acknowledged"
-    assert counts.doubled == 0, "events counted twice"
+    assert counts.doubled == 0, ("events counted twice (id: versions, none set aside)", counts.twice)
     return Verdict(exp, compared, len(counts.counted & acked), counts.doubled)
 
 
