@@ -17,7 +17,6 @@ import os
 import signal
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
