@@ -37,6 +37,7 @@ from services.aggregator.store import Store
 from services.aggregator.subjects import SubjectSink
 from services.aggregator.subjects import decode as decode_subjects
 from services.common import logs
+from services.common.collector import tune_for_batches
 
 log = logging.getLogger("ribao.aggregator")
 
@@ -134,6 +135,7 @@ def run_worker(settings: AggregatorSettings | None = None) -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
+    tune_for_batches()
     metrics.serve(settings.aggregator_metrics_host, settings.aggregator_metrics_port)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
     worker.execute_from_commandline()

@@ -33,6 +33,7 @@ from services.aggregator.counting_runner import CountingRunner, RecountStats
 from services.aggregator.counting_store import CountingStore
 from services.aggregator.errors import AggregatorError
 from services.common import logs
+from services.common.collector import tune_for_batches
 from services.common.counting import Model
 from services.common.parent_death import die_with_parent
 
@@ -59,6 +60,7 @@ def _start(settings: AggregatorSettings, parent: int) -> None:
     logs.configure(settings.log_format, settings.log_level)  # its warnings in the worker's log
     global _runner
     _runner = CountingRunner(CountingStore(settings), Model(tuple(settings.focus_area_list)))
+    tune_for_batches()
 
 
 def _recount(subjects: list[str]) -> RecountStats:
