@@ -47,6 +47,7 @@ def _run_worker(index: int, workers: int, parent: int, sockets: list[socket.sock
 
     from services.common import logs
     from services.common.clock import RecordClock
+    from services.common.collector import tune_for_batches
     from services.ingest.app import create_app
     from services.ingest.config import IngestSettings
 
@@ -54,6 +55,7 @@ def _run_worker(index: int, workers: int, parent: int, sockets: list[socket.sock
     settings = IngestSettings()
     logs.configure(settings.log_format)
     app = create_app(settings, RecordClock(step=workers, offset=index))
+    tune_for_batches()  # a request's thousand events are one batch (services/common/collector.py)
     config = uvicorn.Config(
         app,
         host=settings.ingest_host,
