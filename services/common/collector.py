@@ -1,5 +1,6 @@
 """Python's cyclic garbage collector, set for a process that holds a batch of
-thousands of freshly made objects at a time (the aggregator's two stages).
+thousands of freshly made objects at a time (the aggregator's two stages,
+ingest's workers: a request of a thousand events).
 
 With the default thresholds (700, 10, 10) a batch's decoded records, fold
 rows and recount state outlive dozens of young collections while they are
